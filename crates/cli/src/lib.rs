@@ -1,0 +1,25 @@
+//! # caregap-cli
+//!
+//! Glue: parses the command line, runs ingest → transform → report, writes the outputs and the
+//! run manifest, and maps errors to the documented exit statuses. The `caregap` binary is a
+//! thin wrapper over [`pipeline::run`], which tests call directly.
+//!
+//! ```text
+//! caregap run ──▶ ingest::read_input_layer ──▶ transform::{conditions, eligibility}
+//!                                                   └──▶ report::write_parquet_atomic + run_manifest.json
+//! ```
+
+pub mod manifest;
+pub mod pipeline;
+
+/// Exit statuses (README "Exit statuses").
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Any failure not listed below.
+    pub const FAILURE: i32 = 1;
+    /// Usage or configuration error (bad option, bad value-set file).
+    pub const USAGE: i32 = 2;
+    /// Input schema error (missing table or column, unreadable file).
+    pub const INPUT_SCHEMA: i32 = 3;
+}

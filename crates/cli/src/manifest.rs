@@ -1,0 +1,212 @@
+//! `run_manifest.json`: what was read (rows, SHA-256, column aliases), with which parameters and
+//! value sets, how long each stage took, the data-quality figures (§9), the coverage check
+//! (§9) and the SHA-256 of every output, so that a rerun can be proven identical.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use caregap_ingest::InputLayer;
+use caregap_transform::params::{in_list, is_covered_payer};
+use caregap_transform::{Params, ValueSets};
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::pipeline::RunOptions;
+
+/// Version of the measure specification implemented.
+pub const SPEC_VERSION: &str = "1.3";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub table: String,
+    pub file: String,
+    pub rows: usize,
+    pub sha256: String,
+    pub column_aliases: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTiming {
+    pub stage: String,
+    pub seconds: f64,
+    pub rows: usize,
+}
+
+/// §9 coverage check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageCheck {
+    pub coverage_types: Vec<String>,
+    pub payer_types_seen: BTreeMap<String, u64>,
+    pub eligibility_rows_covered: u64,
+    pub coverage_types_not_seen: Vec<String>,
+}
+
+/// §9 data-quality figures.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DataQuality {
+    pub rows_read: BTreeMap<String, usize>,
+    pub rows_rejected: BTreeMap<String, usize>,
+    pub rejects_by_reason: BTreeMap<String, BTreeMap<String, u64>>,
+    pub tables_absent: Vec<String>,
+    /// Claim lines with diagnosis codes in a system for which no value set is loaded.
+    pub lines_dx_system_without_value_set: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueSetInfo {
+    pub version: String,
+    pub override_files: Vec<String>,
+    pub replaced: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub caregap_version: String,
+    pub spec_version: String,
+    pub parameters: Params,
+    pub input_folder: String,
+    pub inputs: Vec<InputFile>,
+    pub value_sets: ValueSetInfo,
+    pub coverage_check: CoverageCheck,
+    pub data_quality: DataQuality,
+    pub timings: Vec<StageTiming>,
+    pub output_rows: BTreeMap<String, usize>,
+    pub output_sha256: BTreeMap<String, String>,
+}
+
+/// §9: which payer types were seen and how many eligibility rows the coverage types cover.
+pub fn coverage_check(input: &InputLayer, p: &Params) -> Result<CoverageCheck> {
+    let df = input
+        .lazy("eligibility")
+        .group_by([col("payer_type")])
+        .agg([len().cast(DataType::UInt64).alias("n")])
+        .sort(["payer_type"], Default::default())
+        .collect()?;
+    let mut seen = BTreeMap::new();
+    for (t, n) in df
+        .column("payer_type")?
+        .str()?
+        .iter()
+        .zip(df.column("n")?.u64()?.iter())
+    {
+        if let (Some(t), Some(n)) = (t, n) {
+            seen.insert(t.to_string(), n);
+        }
+    }
+    let covered = input
+        .lazy("eligibility")
+        .filter(is_covered_payer(p))
+        .select([len().cast(DataType::UInt64).alias("n")])
+        .collect()?;
+    let covered = covered.column("n")?.u64()?.get(0).unwrap_or(0);
+    Ok(CoverageCheck {
+        coverage_types: p.coverage_types.clone(),
+        coverage_types_not_seen: p
+            .coverage_types
+            .iter()
+            .filter(|t| !seen.contains_key(*t))
+            .cloned()
+            .collect(),
+        payer_types_seen: seen,
+        eligibility_rows_covered: covered,
+    })
+}
+
+fn data_quality(input: &InputLayer, vs: &ValueSets) -> Result<DataQuality> {
+    let mut dq = DataQuality::default();
+    for (name, t) in &input.tables {
+        dq.rows_read.insert(name.to_string(), t.rows_read);
+        dq.rows_rejected.insert(name.to_string(), t.rows_rejected);
+        if !t.present {
+            dq.tables_absent.push(name.to_string());
+        }
+    }
+    let by_reason = input
+        .rejects
+        .clone()
+        .lazy()
+        .group_by([col("table"), col("reason")])
+        .agg([len().cast(DataType::UInt64).alias("n")])
+        .collect()?;
+    let tables = by_reason.column("table")?.str()?;
+    let reasons = by_reason.column("reason")?.str()?;
+    let ns = by_reason.column("n")?.u64()?;
+    for i in 0..by_reason.height() {
+        if let (Some(t), Some(r), Some(n)) = (tables.get(i), reasons.get(i), ns.get(i)) {
+            dq.rejects_by_reason
+                .entry(t.to_string())
+                .or_default()
+                .insert(r.to_string(), n);
+        }
+    }
+    let loaded: Vec<String> = ["icd-10-cm", "icd-9-cm", "snomed-ct"]
+        .iter()
+        .filter(|s| vs.has_system(s))
+        .map(|s| s.to_string())
+        .collect();
+    let n = input
+        .lazy("medical_claim")
+        .filter(
+            col("diagnosis_code_1")
+                .is_not_null()
+                .and(in_list(col("diagnosis_code_type"), &loaded).not()),
+        )
+        .select([len().cast(DataType::UInt64).alias("n")])
+        .collect()?;
+    dq.lines_dx_system_without_value_set = n.column("n")?.u64()?.get(0).unwrap_or(0);
+    Ok(dq)
+}
+
+impl Manifest {
+    pub fn build(
+        input: &InputLayer,
+        vs: &ValueSets,
+        opts: &RunOptions,
+        coverage_check: CoverageCheck,
+        timings: Vec<StageTiming>,
+        output_rows: BTreeMap<String, usize>,
+        output_sha256: BTreeMap<String, String>,
+    ) -> Result<Self> {
+        let inputs = input
+            .tables
+            .values()
+            .flat_map(|t| {
+                t.files.iter().map(|f| InputFile {
+                    table: t.name.to_string(),
+                    file: f.relative.clone(),
+                    rows: f.rows,
+                    sha256: f.sha256.clone(),
+                    column_aliases: f.column_aliases.clone(),
+                })
+            })
+            .collect();
+        Ok(Manifest {
+            caregap_version: env!("CARGO_PKG_VERSION").to_string(),
+            spec_version: SPEC_VERSION.to_string(),
+            parameters: opts.params.clone(),
+            input_folder: opts.input.display().to_string(),
+            inputs,
+            value_sets: ValueSetInfo {
+                version: caregap_transform::value_sets::SHIPPED_VERSION.to_string(),
+                override_files: opts
+                    .value_sets
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                replaced: vs.replaced(),
+            },
+            coverage_check,
+            data_quality: data_quality(input, vs)?,
+            timings,
+            output_rows,
+            output_sha256,
+        })
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)?;
+        caregap_report::write_atomic(path, &json)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! The `caregap run` pipeline: read, compute, write.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use caregap_ingest::{read_input_layer, InputLayer};
+use caregap_report::write_parquet_atomic;
+use caregap_transform::{conditions, eligibility, Params, ValueSets};
+use polars::prelude::*;
+
+use crate::manifest::{self, Manifest, StageTiming};
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub input: PathBuf,
+    pub out: PathBuf,
+    pub params: Params,
+    /// Value-set override CSVs, applied in order.
+    pub value_sets: Vec<PathBuf>,
+}
+
+/// What a run produced (frames are also written to `out`).
+#[derive(Debug)]
+pub struct RunOutput {
+    pub outputs: BTreeMap<&'static str, DataFrame>,
+    pub manifest: Manifest,
+    /// Warnings also printed on stderr.
+    pub warnings: Vec<String>,
+}
+
+/// Load the shipped value sets and apply the overrides.
+pub fn load_value_sets(files: &[PathBuf]) -> Result<ValueSets> {
+    let mut vs = ValueSets::shipped();
+    for f in files {
+        vs.apply_override(f)?;
+    }
+    Ok(vs)
+}
+
+struct Timer {
+    stages: Vec<StageTiming>,
+}
+
+impl Timer {
+    fn time<T>(
+        &mut self,
+        stage: &str,
+        f: impl FnOnce() -> Result<T>,
+        rows: impl Fn(&T) -> usize,
+    ) -> Result<T> {
+        let t = Instant::now();
+        let v = f()?;
+        self.stages.push(StageTiming {
+            stage: stage.to_string(),
+            seconds: t.elapsed().as_secs_f64(),
+            rows: rows(&v),
+        });
+        Ok(v)
+    }
+}
+
+/// Run the pipeline and write every output into `opts.out`.
+pub fn run(opts: &RunOptions) -> Result<RunOutput> {
+    let vs = load_value_sets(&opts.value_sets)?;
+    let p = &opts.params;
+    let mut timer = Timer { stages: vec![] };
+    let input: InputLayer = timer.time(
+        "ingest",
+        || Ok(read_input_layer(&opts.input)?),
+        |i: &InputLayer| i.tables.values().map(|t| t.rows_read).sum(),
+    )?;
+    let mut warnings = Vec::new();
+    let coverage = manifest::coverage_check(&input, p)?;
+    if !coverage.coverage_types_not_seen.is_empty() {
+        let w = format!(
+            "warning: coverage type(s) {} match no payer_type in the eligibility data (payer types seen: {}); nobody is covered by them. Set --coverage-types to the payer types that count as coverage.",
+            coverage.coverage_types_not_seen.join(", "),
+            coverage
+                .payer_types_seen
+                .iter()
+                .map(|(k, v)| format!("{k} ({v} rows)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        eprintln!("{w}");
+        tracing::warn!("{w}");
+        warnings.push(w);
+    }
+
+    let conds = timer.time(
+        "conditions",
+        || Ok(conditions::conditions(&input, &vs, p)?.collect()?),
+        DataFrame::height,
+    )?;
+    let elig = timer.time(
+        "eligibility",
+        || Ok(eligibility::eligibility(&input, conds.clone().lazy(), p).collect()?),
+        DataFrame::height,
+    )?;
+
+    let mut outputs: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
+    outputs.insert("conditions", conds);
+    outputs.insert("eligibility", elig);
+    outputs.insert("rejects", input.rejects.clone());
+
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create output folder {}", opts.out.display()))?;
+    let t = Instant::now();
+    let mut hashes = BTreeMap::new();
+    for (name, df) in outputs.iter_mut() {
+        let path = opts.out.join(format!("{name}.parquet"));
+        hashes.insert(name.to_string(), write_parquet_atomic(df, &path)?);
+    }
+    timer.stages.push(StageTiming {
+        stage: "write".into(),
+        seconds: t.elapsed().as_secs_f64(),
+        rows: outputs.values().map(DataFrame::height).sum(),
+    });
+
+    let manifest = Manifest::build(
+        &input,
+        &vs,
+        opts,
+        coverage,
+        timer.stages,
+        outputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.height()))
+            .collect(),
+        hashes,
+    )?;
+    manifest.write(&opts.out.join("run_manifest.json"))?;
+    Ok(RunOutput {
+        outputs,
+        manifest,
+        warnings,
+    })
+}
+
+/// `caregap validate`: read every table, report every problem, write nothing.
+pub fn validate(input: &Path) -> Result<InputLayer> {
+    Ok(read_input_layer(input)?)
+}

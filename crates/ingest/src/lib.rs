@@ -1,0 +1,21 @@
+//! # caregap-ingest
+//!
+//! Owns reading the input layer (`shared/spec/input-layer.md`): finding each table's files,
+//! checking its columns, parsing and normalising every value as spec §8 says, and sending
+//! every row that fails a check to `rejects` with the table, file, row, column and reason.
+//!
+//! It computes nothing: no measure, no eligibility, no aggregate. What comes out is the input
+//! as typed, normalised polars frames, plus what was rejected and the facts about each file
+//! (rows, SHA-256, column aliases) that the run manifest records.
+//!
+//! ```text
+//! input folder ──▶ locate (T.csv | T.parquet | T/part-*) ──▶ scan as text ──▶ normalise (§8)
+//!                                                                    └──▶ checks ──▶ rejects
+//! ```
+
+pub mod error;
+pub mod read;
+pub mod schema;
+
+pub use error::IngestError;
+pub use read::{read_input_layer, InputLayer, SourceFile, Table};

@@ -1,0 +1,649 @@
+//! Finding, scanning, normalising and validating input-layer tables.
+//!
+//! Each table is one file (`T.csv`, `T.parquet`) or a folder of part files (`T/*.csv`,
+//! `T/*.parquet`, read in file-name order). Every column is first read as text (so codes keep
+//! their leading zeros), then parsed and normalised as spec §8 says. Rows that fail a check go
+//! to the rejects frame with table, file, 1-based row (counted across part files), column and
+//! reason; nothing is dropped silently.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::error::IngestError;
+use crate::schema::{self, Kind, TableSpec, LAB_DATE_COLUMNS, PERSON_ID_ALIAS};
+
+/// One physical file read for a table.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the input folder, with `/` separators (`medical_claim/part-1.csv`).
+    pub relative: String,
+    pub path: PathBuf,
+    pub rows: usize,
+    pub sha256: String,
+    /// Canonical column name → the name found in the file (`person_id` → `patient_id`).
+    pub column_aliases: BTreeMap<String, String>,
+}
+
+/// One validated input table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: &'static str,
+    /// False when an optional table is absent from the input folder.
+    pub present: bool,
+    pub files: Vec<SourceFile>,
+    pub rows_read: usize,
+    pub rows_rejected: usize,
+    /// Accepted rows: every spec column, typed and normalised, in spec order.
+    pub data: DataFrame,
+}
+
+/// Everything read from one input folder.
+#[derive(Debug, Clone)]
+pub struct InputLayer {
+    pub root: PathBuf,
+    pub tables: BTreeMap<&'static str, Table>,
+    /// `table, file, row, column, reason, value`, sorted by (table, file, row, column).
+    pub rejects: DataFrame,
+}
+
+impl InputLayer {
+    /// The accepted rows of a table (empty, with the spec columns, when absent).
+    pub fn table(&self, name: &str) -> &Table {
+        self.tables
+            .get(name)
+            .unwrap_or_else(|| panic!("`{name}` is not an input-layer table"))
+    }
+
+    pub fn lazy(&self, name: &str) -> LazyFrame {
+        self.table(name).data.clone().lazy()
+    }
+}
+
+/// Read and validate every input-layer table in `dir`.
+pub fn read_input_layer(dir: &Path) -> Result<InputLayer, IngestError> {
+    if !dir.is_dir() {
+        return Err(IngestError::InputDirMissing(dir.to_path_buf()));
+    }
+    let mut tables = BTreeMap::new();
+    let mut rejects = Vec::new();
+    for spec in schema::all_tables() {
+        let (table, rej) = read_table(dir, &spec)?;
+        rejects.push(rej.lazy());
+        tables.insert(spec.name, table);
+    }
+    let rejects = concat(rejects, UnionArgs::default())?
+        .sort(
+            ["table", "file", "row", "column"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()?;
+    Ok(InputLayer {
+        root: dir.to_path_buf(),
+        tables,
+        rejects,
+    })
+}
+
+/// The files of one table, in read order; empty when the table is absent.
+pub fn locate_table(dir: &Path, table: &str) -> Result<Vec<PathBuf>, IngestError> {
+    let mut found = Vec::new();
+    for ext in ["csv", "parquet"] {
+        let p = dir.join(format!("{table}.{ext}"));
+        if p.is_file() {
+            found.push(p);
+        }
+    }
+    let folder = dir.join(table);
+    if folder.is_dir() {
+        let mut parts: Vec<PathBuf> = fs::read_dir(&folder)
+            .map_err(|e| IngestError::Io {
+                path: folder.clone(),
+                source: e,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && file_format(p).is_some())
+            .collect();
+        parts.sort();
+        if !found.is_empty() && !parts.is_empty() {
+            return Err(IngestError::Ambiguous {
+                table: table.to_string(),
+                first: relative(dir, &found[0]),
+                second: relative(dir, &folder),
+            });
+        }
+        found.extend(parts);
+    }
+    if found.len() == 2 && found.iter().all(|p| p.parent() == Some(dir)) {
+        return Err(IngestError::Ambiguous {
+            table: table.to_string(),
+            first: relative(dir, &found[0]),
+            second: relative(dir, &found[1]),
+        });
+    }
+    Ok(found)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
+}
+
+fn file_format(p: &Path) -> Option<Format> {
+    match p.extension()?.to_str()? {
+        "csv" => Some(Format::Csv),
+        "parquet" => Some(Format::Parquet),
+        _ => None,
+    }
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn sha256_file(path: &Path) -> Result<String, IngestError> {
+    let io = |e| IngestError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut f = fs::File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The empty frame of a table: every spec column, typed, zero rows.
+pub fn empty_table(spec: &TableSpec) -> DataFrame {
+    let cols: Vec<Column> = spec
+        .columns
+        .iter()
+        .map(|c| Column::new_empty(c.name.into(), &dtype_of(c.kind)))
+        .collect();
+    DataFrame::new_infer_height(cols).expect("empty frame")
+}
+
+/// The polars type a column has after ingest.
+pub fn dtype_of(kind: Kind) -> DataType {
+    match kind {
+        Kind::Date => DataType::Date,
+        Kind::Int | Kind::NonNegativeInt => DataType::Int64,
+        Kind::Decimal => DataType::Float64,
+        _ => DataType::String,
+    }
+}
+
+fn empty_rejects() -> DataFrame {
+    let cols = vec![
+        Column::new_empty("table".into(), &DataType::String),
+        Column::new_empty("file".into(), &DataType::String),
+        Column::new_empty("row".into(), &DataType::Int64),
+        Column::new_empty("column".into(), &DataType::String),
+        Column::new_empty("reason".into(), &DataType::String),
+        Column::new_empty("value".into(), &DataType::String),
+    ];
+    DataFrame::new_infer_height(cols).expect("empty rejects")
+}
+
+/// Scan one file with every spec column as text, aliases resolved, schema checked.
+fn scan_file(
+    dir: &Path,
+    spec: &TableSpec,
+    path: &Path,
+) -> Result<(LazyFrame, SourceFile), IngestError> {
+    let rel = relative(dir, path);
+    let unreadable = |e: PolarsError| IngestError::Unreadable {
+        table: spec.name.to_string(),
+        file: rel.clone(),
+        message: e.to_string(),
+    };
+    let meta = fs::metadata(path).map_err(|e| IngestError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    if meta.len() == 0 {
+        return Err(IngestError::EmptyFile {
+            table: spec.name.to_string(),
+            file: rel,
+        });
+    }
+    let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
+    let mut lf = match file_format(path) {
+        Some(Format::Csv) => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_missing_is_null(true)
+            .finish()
+            .map_err(unreadable)?,
+        _ => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(unreadable)?,
+    };
+    let schema = lf.collect_schema().map_err(unreadable)?;
+    let mut aliases = BTreeMap::new();
+    let (canon, alias) = PERSON_ID_ALIAS;
+    if schema.get(canon).is_none() && schema.get(alias).is_some() {
+        aliases.insert(canon.to_string(), alias.to_string());
+        lf = lf.rename([alias], [canon], true);
+    }
+    let has = |c: &str| schema.get(c).is_some() || aliases.contains_key(c);
+    let header: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    for c in spec.columns.iter().filter(|c| c.required) {
+        if !has(c.name) {
+            return Err(IngestError::MissingColumn {
+                table: spec.name.to_string(),
+                file: rel.clone(),
+                column: c.name.to_string(),
+                hint: delimiter_hint(&header),
+            });
+        }
+    }
+    for group in one_of_groups(spec) {
+        if !group.iter().any(|c| has(c)) {
+            return Err(IngestError::MissingOneOf {
+                table: spec.name.to_string(),
+                file: rel.clone(),
+                columns: group.join(", "),
+            });
+        }
+    }
+    let exprs: Vec<Expr> = spec
+        .columns
+        .iter()
+        .map(|c| {
+            if has(c.name) {
+                col(c.name).cast(DataType::String)
+            } else {
+                lit(NULL).cast(DataType::String).alias(c.name)
+            }
+        })
+        .chain([lit(rel.clone()).alias("__file")])
+        .collect();
+    let lf = lf.select(exprs);
+    let sha = sha256_file(path)?;
+    Ok((
+        lf,
+        SourceFile {
+            relative: rel,
+            path: path.to_path_buf(),
+            rows: 0,
+            sha256: sha,
+            column_aliases: aliases,
+        },
+    ))
+}
+
+fn delimiter_hint(header: &[String]) -> String {
+    if header.len() == 1 {
+        for (d, name) in [(';', "semicolon"), ('\t', "tab"), ('|', "pipe")] {
+            if header[0].contains(d) {
+                return format!(
+                    " (the header is a single column containing `{d}`: the file looks {name}-delimited; caregap reads comma-separated CSV)"
+                );
+            }
+        }
+    }
+    String::new()
+}
+
+fn one_of_groups(spec: &TableSpec) -> Vec<Vec<&'static str>> {
+    let mut groups = Vec::new();
+    if !spec.one_of.is_empty() {
+        groups.push(spec.one_of.clone());
+    }
+    if spec.name == schema::LAB_RESULT {
+        groups.push(LAB_DATE_COLUMNS.to_vec());
+    }
+    groups
+}
+
+/// `true` when the text value is present (not null, not blank).
+fn present(name: &str) -> Expr {
+    col(name).is_not_null().and(
+        col(name)
+            .str()
+            .strip_chars(lit(NULL))
+            .str()
+            .len_bytes()
+            .gt(lit(0)),
+    )
+}
+
+fn blank_to_null(e: Expr) -> Expr {
+    when(e.clone().str().len_bytes().gt(lit(0)))
+        .then(e)
+        .otherwise(lit(NULL).cast(DataType::String))
+}
+
+fn date_lit(y: i32, m: u32, d: u32) -> Expr {
+    let days = chrono::NaiveDate::from_ymd_opt(y, m, d)
+        .expect("valid date")
+        .signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
+        .num_days() as i32;
+    lit(days).cast(DataType::Date)
+}
+
+/// The §8 normalisation of one column (input: text).
+fn parse_expr(name: &str, kind: Kind) -> Expr {
+    let stripped = col(name).str().strip_chars(lit(NULL));
+    match kind {
+        Kind::Text => blank_to_null(col(name)),
+        Kind::Lower => blank_to_null(stripped.str().to_lowercase()),
+        Kind::Code => blank_to_null(stripped.str().to_uppercase()),
+        Kind::Diagnosis => blank_to_null(stripped.str().to_uppercase().str().replace_all(
+            lit("."),
+            lit(""),
+            true,
+        )),
+        Kind::Revenue => blank_to_null(stripped.str().to_uppercase())
+            .str()
+            .zfill(lit(4)),
+        Kind::PlaceOfService => blank_to_null(stripped.str().to_uppercase())
+            .str()
+            .zfill(lit(2)),
+        Kind::BillType => {
+            let s = blank_to_null(stripped.str().to_uppercase());
+            when(
+                s.clone()
+                    .str()
+                    .len_chars()
+                    .eq(lit(4))
+                    .and(s.clone().str().starts_with(lit("0"))),
+            )
+            .then(s.clone().str().slice(lit(1), lit(3)))
+            .otherwise(s)
+        }
+        Kind::Ndc => {
+            let s = blank_to_null(stripped);
+            let parts = s.clone().str().split(lit("-"));
+            let seg = |i: i64, w: usize| {
+                parts
+                    .clone()
+                    .list()
+                    .get(lit(i), true)
+                    .str()
+                    .zfill(lit(w as i64))
+            };
+            let dashed = concat_str([seg(0, 5), seg(1, 4), seg(2, 2)], "", false);
+            let candidate = when(s.clone().str().contains_literal(lit("-")))
+                .then(
+                    when(parts.clone().list().len().eq(lit(3)))
+                        .then(dashed)
+                        .otherwise(lit(NULL).cast(DataType::String)),
+                )
+                .otherwise(s);
+            when(candidate.clone().str().contains(lit("^[0-9]{11}$"), false))
+                .then(candidate)
+                .otherwise(lit(NULL).cast(DataType::String))
+        }
+        Kind::DiagnosisSystem => {
+            let s = blank_to_null(stripped.str().to_lowercase());
+            let (old, new): (Vec<&str>, Vec<&str>) =
+                DIAGNOSIS_SYSTEM_ALIASES.iter().copied().unzip();
+            s.replace(
+                lit(Series::new("old".into(), old)),
+                lit(Series::new("new".into(), new)),
+            )
+            .fill_null(lit("icd-10-cm"))
+        }
+        Kind::Date => stripped.str().to_date(StrptimeOptions {
+            format: Some("%Y-%m-%d".into()),
+            strict: false,
+            exact: true,
+            cache: true,
+        }),
+        Kind::Int | Kind::NonNegativeInt => stripped.cast(DataType::Int64),
+        Kind::Decimal => stripped.cast(DataType::Float64),
+    }
+}
+
+/// Spellings of diagnosis code systems accepted in `diagnosis_code_type` (§2, §8).
+const DIAGNOSIS_SYSTEM_ALIASES: &[(&str, &str)] = &[
+    ("icd10", "icd-10-cm"),
+    ("icd-10", "icd-10-cm"),
+    ("icd10cm", "icd-10-cm"),
+    ("icd10-cm", "icd-10-cm"),
+    ("icd_10_cm", "icd-10-cm"),
+    ("icd9", "icd-9-cm"),
+    ("icd-9", "icd-9-cm"),
+    ("icd9cm", "icd-9-cm"),
+    ("icd9-cm", "icd-9-cm"),
+    ("icd_9_cm", "icd-9-cm"),
+    ("snomed", "snomed-ct"),
+    ("snomedct", "snomed-ct"),
+    ("snomed_ct", "snomed-ct"),
+    ("sct", "snomed-ct"),
+];
+
+fn kind_word(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Date => "not a valid date (expected YYYY-MM-DD)",
+        Kind::Int | Kind::NonNegativeInt => "not a whole number",
+        Kind::Decimal => "not a number",
+        Kind::Ndc => "not a valid NDC (11 digits, or 5-4-2 with dashes)",
+        _ => "not valid",
+    }
+}
+
+/// One row-level check: a boolean expression (true = reject) on the column it names.
+struct Check {
+    column: &'static str,
+    reason: String,
+    failed: Expr,
+}
+
+fn checks(spec: &TableSpec) -> Vec<Check> {
+    let p = |c: &str| col(format!("__p_{c}"));
+    let mut out = Vec::new();
+    for c in &spec.columns {
+        if c.required {
+            out.push(Check {
+                column: c.name,
+                reason: format!("{}: required value is missing", c.name),
+                failed: present(c.name).not(),
+            });
+        }
+        let parsed_can_fail = matches!(
+            c.kind,
+            Kind::Date | Kind::Int | Kind::NonNegativeInt | Kind::Decimal | Kind::Ndc
+        );
+        if parsed_can_fail {
+            out.push(Check {
+                column: c.name,
+                reason: format!("{}: {}", c.name, kind_word(c.kind)),
+                failed: present(c.name).and(p(c.name).is_null()),
+            });
+        }
+        if c.kind == Kind::Date {
+            out.push(Check {
+                column: c.name,
+                reason: format!("{}: date outside 1900-01-01..2100-12-31", c.name),
+                failed: p(c.name)
+                    .lt(date_lit(1900, 1, 1))
+                    .or(p(c.name).gt(date_lit(2100, 12, 31))),
+            });
+        }
+        if c.kind == Kind::NonNegativeInt {
+            out.push(Check {
+                column: c.name,
+                reason: format!("{}: negative", c.name),
+                failed: p(c.name).lt(lit(0)),
+            });
+        }
+    }
+    for (start, end) in &spec.ordered_dates {
+        out.push(Check {
+            column: end,
+            reason: format!("{end}: before {start}"),
+            failed: p(end).lt(p(start)),
+        });
+    }
+    for group in one_of_groups(spec) {
+        let none = group
+            .iter()
+            .map(|c| p(c).is_null())
+            .reduce(|a, b| a.and(b))
+            .expect("non-empty group");
+        out.push(Check {
+            column: group[0],
+            reason: format!("{}: one of {} is required", group[0], group.join(", ")),
+            failed: none,
+        });
+    }
+    if !spec.unique_key.is_empty() {
+        let last = spec.unique_key[spec.unique_key.len() - 1];
+        let key = as_struct(spec.unique_key.iter().map(|c| p(c)).collect());
+        out.push(Check {
+            column: last,
+            reason: format!("{last}: duplicate ({})", spec.unique_key.join(", ")),
+            failed: key.is_first_distinct().not(),
+        });
+    }
+    out
+}
+
+fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), IngestError> {
+    let paths = locate_table(dir, spec.name)?;
+    if paths.is_empty() {
+        if spec.required {
+            return Err(IngestError::MissingTable {
+                table: spec.name.to_string(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        return Ok((
+            Table {
+                name: spec.name,
+                present: false,
+                files: vec![],
+                rows_read: 0,
+                rows_rejected: 0,
+                data: empty_table(spec),
+            },
+            empty_rejects(),
+        ));
+    }
+    let mut frames = Vec::new();
+    let mut files = Vec::new();
+    for path in &paths {
+        let (lf, sf) = scan_file(dir, spec, path)?;
+        frames.push(lf);
+        files.push(sf);
+    }
+    let raw = concat(frames, UnionArgs::default())?.with_row_index("__row", Some(1));
+    let parsed: Vec<Expr> = spec
+        .columns
+        .iter()
+        .map(|c| parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name)))
+        .collect();
+    let checks = checks(spec);
+    let flags: Vec<Expr> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.failed
+                .clone()
+                .fill_null(lit(false))
+                .alias(format!("__c{i}"))
+        })
+        .collect();
+    let any_failed = checks
+        .iter()
+        .enumerate()
+        .map(|(i, _)| col(format!("__c{i}")))
+        .reduce(|a, b| a.or(b))
+        .expect("every table has checks");
+    let checked = raw
+        .with_columns(parsed)
+        .with_columns(flags)
+        .with_column(any_failed.alias("__reject"))
+        .collect()
+        .map_err(|e| IngestError::Unreadable {
+            table: spec.name.to_string(),
+            file: files
+                .iter()
+                .map(|f| f.relative.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            message: e.to_string(),
+        })?;
+
+    // Rows per file, for the manifest.
+    let per_file = checked
+        .clone()
+        .lazy()
+        .group_by([col("__file")])
+        .agg([len().alias("n")])
+        .collect()?;
+    let names = per_file.column("__file")?.str()?.clone();
+    let counts = per_file.column("n")?.cast(&DataType::Int64)?;
+    let counts = counts.i64()?;
+    for (name, n) in names.iter().zip(counts.iter()) {
+        if let (Some(name), Some(n)) = (name, n) {
+            if let Some(f) = files.iter_mut().find(|f| f.relative == name) {
+                f.rows = n as usize;
+            }
+        }
+    }
+
+    let accepted = checked
+        .clone()
+        .lazy()
+        .filter(col("__reject").not())
+        .select(
+            spec.columns
+                .iter()
+                .map(|c| col(format!("__p_{}", c.name)).alias(c.name))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    let rejected = checked.lazy().filter(col("__reject")).collect()?;
+    let mut rej_frames = vec![empty_rejects().lazy()];
+    for (i, c) in checks.iter().enumerate() {
+        rej_frames.push(
+            rejected
+                .clone()
+                .lazy()
+                .filter(col(format!("__c{i}")))
+                .select([
+                    lit(spec.name).alias("table"),
+                    col("__file").alias("file"),
+                    col("__row").cast(DataType::Int64).alias("row"),
+                    lit(c.column).alias("column"),
+                    lit(c.reason.clone()).alias("reason"),
+                    col(c.column).alias("value"),
+                ]),
+        );
+    }
+    let rejects = concat(rej_frames, UnionArgs::default())?.collect()?;
+    let rows_read = checked_height(&files);
+    Ok((
+        Table {
+            name: spec.name,
+            present: true,
+            files,
+            rows_read,
+            rows_rejected: rejected.height(),
+            data: accepted,
+        },
+        rejects,
+    ))
+}
+
+fn checked_height(files: &[SourceFile]) -> usize {
+    files.iter().map(|f| f.rows).sum()
+}

@@ -1,0 +1,11 @@
+//! # caregap-report
+//!
+//! Owns what leaves the pipeline: Parquet outputs written atomically (temp file, then rename)
+//! with their SHA-256 recorded, and the run manifest. It never reads raw claims: it only
+//! receives frames that `caregap-transform` computed.
+
+pub mod error;
+pub mod parquet;
+
+pub use error::ReportError;
+pub use parquet::{sha256_bytes, write_atomic, write_parquet_atomic};
