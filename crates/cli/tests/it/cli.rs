@@ -1,0 +1,128 @@
+//! The `caregap` binary: exit statuses and messages as the README documents them.
+
+use std::process::Command;
+
+fn caregap() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_caregap"))
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let o = caregap()
+        .args(["run", "--input", "x", "--out", "y", "--period", "20x5"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = caregap().args(["frobnicate"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn missing_table_exits_3_and_names_it() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("medical_claim.csv"), "claim_id\n").unwrap();
+    let o = caregap()
+        .args([
+            "run",
+            "--input",
+            d.path().to_str().unwrap(),
+            "--out",
+            d.path().join("o").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("eligibility"));
+}
+
+#[test]
+fn run_writes_outputs_and_manifest_and_reruns_identically() {
+    let story = crate::common::shared().join("cases/input_rules");
+    let d = tempfile::tempdir().unwrap();
+    let run = |out: &str| {
+        let o = caregap()
+            .args([
+                "run",
+                "--input",
+                story.to_str().unwrap(),
+                "--out",
+                d.path().join(out).to_str().unwrap(),
+                "--period",
+                "2025",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(d.path().join(out).join("run_manifest.json")).unwrap(),
+        )
+        .unwrap();
+        m["output_sha256"].clone()
+    };
+    let a = run("a");
+    let b = run("b");
+    assert_eq!(a, b, "rerun on the same inputs gives identical outputs");
+    for name in ["conditions", "eligibility", "rejects"] {
+        assert!(a[name].is_string(), "{name} hashed");
+        let x = std::fs::read(d.path().join("a").join(format!("{name}.parquet"))).unwrap();
+        let y = std::fs::read(d.path().join("b").join(format!("{name}.parquet"))).unwrap();
+        assert_eq!(x, y, "{name}.parquet differs between reruns");
+    }
+    let left: Vec<_> = std::fs::read_dir(d.path().join("a"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "no temporary files are left behind");
+}
+
+#[test]
+fn validate_lists_every_problem() {
+    let story = crate::common::shared().join("cases/input_rules");
+    let o = caregap()
+        .args(["validate", "--input", story.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("7 problem(s) found"), "{s}");
+    assert!(
+        s.contains("medical_claim/part-2.csv, 6, claim_start_date"),
+        "{s}"
+    );
+}
+
+#[test]
+fn value_sets_export_writes_every_set() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("vs.csv");
+    let o = caregap()
+        .args(["value-sets", "export", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("value_set,code_system,code\n"));
+    for set in [
+        "ed_visit",
+        "antipsychotic",
+        "hospice",
+        "smoking",
+        "mh_telehealth",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{set},"))),
+            "{set}"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests, one binary. Topic files:
+//! - `cases`: the data-driven member stories (`shared/cases/*` and `fixtures/cases/**`), each
+//!   a folder of input-layer CSVs with `runs.csv` and `expected.csv`.
+//! - `ingest`: bad input, one test per §8 problem, and format equivalence.
+//! - `synth`: generator determinism and agreement with its planted ground truth.
+//! - `cli`: the binary's exit statuses and messages.
+
+mod cases;
+mod cli;
+mod common;
+mod ingest;
+mod synth;
