@@ -7,7 +7,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use caregap_ingest::{read_input_layer, InputLayer};
 use caregap_report::write_parquet_atomic;
-use caregap_transform::{conditions, eligibility, Params, ValueSets};
+use caregap_transform::{
+    conditions, eligibility, encounters, measures, summary, Params, ValueSets,
+};
 use polars::prelude::*;
 
 use crate::manifest::{self, Manifest, StageTiming};
@@ -101,9 +103,31 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
         DataFrame::height,
     )?;
 
+    let people = timer.time(
+        "encounters",
+        || {
+            Ok(encounters::build_person_events(
+                &input, &vs, p, &conds, &elig,
+            )?)
+        },
+        Vec::len,
+    )?;
+    let gap_rows = timer.time(
+        "measures",
+        || Ok(measures::evaluate_all(&people, p)),
+        |r: &Vec<Vec<measures::GapRow>>| r.iter().map(Vec::len).sum(),
+    )?;
+    let care_gaps = measures::care_gaps_frame(&people, &gap_rows)?;
+    let counts = summary::summary_counts(&people, &gap_rows);
+    let measure_summary = summary::measure_summary_frame(&counts)?;
+    let worklist = summary::worklist(care_gaps.clone().lazy(), p.as_of).collect()?;
+
     let mut outputs: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
     outputs.insert("conditions", conds);
     outputs.insert("eligibility", elig);
+    outputs.insert("care_gaps", care_gaps);
+    outputs.insert("measure_summary", measure_summary);
+    outputs.insert("worklist", worklist);
     outputs.insert("rejects", input.rejects.clone());
 
     std::fs::create_dir_all(&opts.out)
@@ -113,6 +137,13 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     for (name, df) in outputs.iter_mut() {
         let path = opts.out.join(format!("{name}.parquet"));
         hashes.insert(name.to_string(), write_parquet_atomic(df, &path)?);
+    }
+    if let Some(w) = outputs.get("worklist") {
+        let path = opts.out.join("worklist.csv");
+        hashes.insert(
+            "worklist.csv".into(),
+            caregap_report::write_csv_atomic(&mut csv_ready(w)?, &path)?,
+        );
     }
     timer.stages.push(StageTiming {
         stage: "write".into(),
@@ -143,4 +174,20 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
 /// `caregap validate`: read every table, report every problem, write nothing.
 pub fn validate(input: &Path) -> Result<InputLayer> {
     Ok(read_input_layer(input)?)
+}
+
+/// A frame with list columns joined by `;`, for CSV (which has no lists).
+pub fn csv_ready(df: &DataFrame) -> Result<DataFrame> {
+    let exprs: Vec<Expr> = df
+        .schema()
+        .iter()
+        .map(|(name, dt)| match dt {
+            DataType::List(_) => col(name.clone())
+                .list()
+                .join(lit(";"), true)
+                .alias(name.clone()),
+            _ => col(name.clone()),
+        })
+        .collect();
+    Ok(df.clone().lazy().select(exprs).collect()?)
 }

@@ -8,4 +8,4 @@ pub mod error;
 pub mod parquet;
 
 pub use error::ReportError;
-pub use parquet::{sha256_bytes, write_atomic, write_parquet_atomic};
+pub use parquet::{sha256_bytes, write_atomic, write_csv_atomic, write_parquet_atomic};

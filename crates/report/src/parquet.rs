@@ -61,6 +61,13 @@ pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<String, R
     write_atomic(path, &bytes)
 }
 
+/// Write a frame as CSV (header, ISO dates) to `path` atomically; returns the file's SHA-256.
+pub fn write_csv_atomic(df: &mut DataFrame, path: &Path) -> Result<String, ReportError> {
+    let mut buf = Vec::new();
+    CsvWriter::new(&mut buf).include_header(true).finish(df)?;
+    write_atomic(path, &buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,9 @@
 //!
 //! ```text
 //! InputLayer ──▶ claims (service date, acute lines, diagnosis long form)
-//!     │              └──▶ conditions (§3) ──▶ eligibility + outreach (§3)
+//!     │              ├──▶ conditions (§3) ──▶ eligibility + outreach (§3)
+//!     │              └──▶ encounters (§1) ──▶ PersonEvents ──▶ measures (§4) ──▶ care_gaps
+//!     │                                                              └──▶ summary, worklist
 //!     └── ValueSets (§2: shipped files + user overrides)
 //! ```
 //!
@@ -16,8 +18,11 @@
 pub mod claims;
 pub mod conditions;
 pub mod eligibility;
+pub mod encounters;
 pub mod error;
+pub mod measures;
 pub mod params;
+pub mod summary;
 pub mod value_sets;
 
 pub use error::TransformError;

@@ -24,6 +24,9 @@ const PRODUCED: &[&str] = &[
     "conditions",
     "eligibility",
     "rejects",
+    "care_gaps",
+    "measure_summary",
+    "worklist",
     "value_sets_in_force",
     "data_quality",
     "coverage_check",
@@ -244,6 +247,22 @@ fn check_frame(df: &DataFrame, f: &Fact) -> Result<(), String> {
             } else {
                 Err(format!("row_count: expected {want}, found {}", rows.len()))
             }
+        }
+        "row_position" => {
+            // The 1-based position of the matching row in the output's order (§9 sort).
+            if rows.is_empty() {
+                return Err("no row matches".into());
+            }
+            for i in rows {
+                if !matches(&(i + 1).to_string(), &f.expected, &f.compare) {
+                    return Err(format!(
+                        "row_position: expected {}, found {}",
+                        f.expected,
+                        i + 1
+                    ));
+                }
+            }
+            Ok(())
         }
         field => {
             let c = df

@@ -1,0 +1,319 @@
+//! Care-gap measures (spec §4, §9): one module per measure family, each built from the shared
+//! primitives here and in [`crate::encounters`] (index events, follow-up windows, continuous
+//! enrollment, attribution).
+//!
+//! **Evaluation order (§4, §9).** An event that fails the *eligible population* produces no
+//! row; then the *exclusions*, in order, mark the row `excluded` with the first reason that
+//! applies; then the numerator decides `open` / `closed`. Rows removed by the FUH replacement
+//! rule or blocked by the FUM/FUA 31-day rule are never produced. Hospice (any claim line in
+//! the MP) then turns every remaining row of the person into `excluded` / `hospice`.
+//!
+//! **Status** always means the same thing: `open` = a care gap, `closed` = no gap,
+//! `excluded` = in the eligible population but excluded. For the inverse measures
+//! (`hba1c_poor`, `pcr_30`) `open` is the HEDIS numerator.
+
+pub mod cbp;
+pub mod fuh;
+pub mod fum_fua;
+pub mod hba1c;
+pub mod pcr;
+pub mod ssd;
+pub mod tcm;
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::encounters::PersonEvents;
+use crate::params::{epoch_days, from_epoch_days, minus_one_year, Params};
+
+/// A row's status (§4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Open,
+    Closed,
+    Excluded,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Closed => "closed",
+            Status::Excluded => "excluded",
+        }
+    }
+}
+
+/// The §8 exclusion reasons, exactly.
+pub mod reason {
+    pub const HOSPICE: &str = "hospice";
+    pub const DEATH: &str = "death during stay";
+    pub const NONACUTE: &str = "nonacute admission within 30 days";
+    pub const NON_MH_READMISSION: &str =
+        "acute readmission with non-MH principal dx within 30 days";
+    pub const RESULTED_IN_ADMISSION: &str = "resulted in admission";
+    pub const ADMISSION_30: &str = "admission within 30 days";
+    pub const ESRD: &str = "esrd";
+    pub const PREGNANCY: &str = "pregnancy";
+    pub const DIABETES: &str = "diabetes";
+}
+
+/// Every measure caregap computes, with whether a lower rate is better (inverse measures).
+pub const MEASURES: [(&str, bool); 11] = [
+    ("fuh_7", false),
+    ("fuh_30", false),
+    ("tcm_7", false),
+    ("fum_7", false),
+    ("fum_30", false),
+    ("fua_7", false),
+    ("fua_30", false),
+    ("cbp", false),
+    ("hba1c_poor", true),
+    ("ssd", false),
+    ("pcr_30", true),
+];
+
+/// Whether a lower rate is better for `measure`.
+pub fn lower_is_better(measure: &str) -> bool {
+    MEASURES.iter().any(|(m, inv)| *m == measure && *inv)
+}
+
+/// How a row came out, before attribution and the hospice pass.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Excluded(&'static str),
+    Open {
+        /// Only an open `pcr_30` row carries evidence: the readmission.
+        evidence: Option<Vec<String>>,
+    },
+    Closed {
+        date: i32,
+        evidence: Vec<String>,
+    },
+    /// Closed with nothing that closed it (PCR: no readmission): no closing date or evidence.
+    ClosedWithoutEvidence,
+}
+
+/// One row of `care_gaps`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapRow {
+    pub measure: &'static str,
+    pub index_date: i32,
+    pub due_date: i32,
+    pub status: Status,
+    pub exclusion_reason: Option<&'static str>,
+    pub closing_date: Option<i32>,
+    pub health_home_id: Option<String>,
+    pub index_evidence: Vec<String>,
+    pub closing_evidence: Option<Vec<String>>,
+}
+
+impl GapRow {
+    /// A row from its outcome; attribution is set later.
+    pub fn new(
+        measure: &'static str,
+        index_date: i32,
+        due_date: i32,
+        index_evidence: Vec<String>,
+        o: Outcome,
+    ) -> Self {
+        let mut ev = index_evidence;
+        ev.sort();
+        ev.dedup();
+        let (status, exclusion_reason, closing_date, closing_evidence) = match o {
+            Outcome::Excluded(r) => (Status::Excluded, Some(r), None, None),
+            Outcome::Open { evidence } => (Status::Open, None, None, evidence),
+            Outcome::Closed { date, evidence } => {
+                (Status::Closed, None, Some(date), Some(evidence))
+            }
+            Outcome::ClosedWithoutEvidence => (Status::Closed, None, None, None),
+        };
+        GapRow {
+            measure,
+            index_date,
+            due_date,
+            status,
+            exclusion_reason,
+            closing_date,
+            health_home_id: None,
+            index_evidence: ev,
+            closing_evidence,
+        }
+    }
+}
+
+/// Dates of the run, as days since 1970-01-01.
+#[derive(Debug, Clone, Copy)]
+pub struct Period {
+    pub start: i32,
+    pub end: i32,
+    /// Condition and diabetes-medication look-back start (§9).
+    pub lookback: i32,
+    /// CBP diagnosis window: MP start − 1 year …
+    pub cbp_from: i32,
+    /// … the last day of the calendar month five months after the MP's start month (§9).
+    pub cbp_to: i32,
+}
+
+impl Period {
+    pub fn new(p: &Params) -> Self {
+        let s = p.period_start;
+        let (y, m) = (
+            s.year() + (s.month0() as i32 + 6) / 12,
+            (s.month0() + 6) % 12 + 1,
+        );
+        let first_after = NaiveDate::from_ymd_opt(y, m, 1).expect("valid month");
+        Period {
+            start: epoch_days(s),
+            end: epoch_days(p.period_end),
+            lookback: epoch_days(p.lookback_start),
+            cbp_from: epoch_days(minus_one_year(s)),
+            cbp_to: epoch_days(first_after) - 1,
+        }
+    }
+
+    /// Episode index dates run from MP start to MP end − 31 days (§4).
+    pub fn episode_index(&self, d: i32) -> bool {
+        d >= self.start && d <= self.end - 31
+    }
+}
+
+/// Sorted, deduplicated ids of the items dated `date` that satisfy `pred`.
+pub fn ids_on<T>(
+    items: &[T],
+    date: i32,
+    day: impl Fn(&T) -> i32,
+    id: impl Fn(&T) -> Option<&str>,
+    pred: impl Fn(&T) -> bool,
+) -> Vec<String> {
+    let mut v: Vec<String> = items
+        .iter()
+        .filter(|x| day(x) == date && pred(x))
+        .filter_map(|x| id(x).map(str::to_string))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The first date in `a ..= b` with an item satisfying `pred`, and the ids of every such item
+/// on that date (the closing evidence).
+pub fn first_in_window<T>(
+    items: &[T],
+    a: i32,
+    b: i32,
+    day: impl Fn(&T) -> i32 + Copy,
+    id: impl Fn(&T) -> Option<&str> + Copy,
+    pred: impl Fn(&T) -> bool + Copy,
+) -> Option<(i32, Vec<String>)> {
+    let first = items
+        .iter()
+        .filter(|x| pred(x) && day(x) >= a && day(x) <= b)
+        .map(day)
+        .min()?;
+    Some((first, ids_on(items, first, day, id, pred)))
+}
+
+/// Every measure for one person, attributed, with hospice applied; sorted by (measure,
+/// index_date).
+pub fn evaluate_person(pe: &PersonEvents, period: &Period) -> Vec<GapRow> {
+    let mut rows = Vec::new();
+    rows.extend(fuh::evaluate(pe, period));
+    rows.extend(tcm::evaluate(pe, period));
+    rows.extend(fum_fua::evaluate(pe, period));
+    rows.extend(cbp::evaluate(pe, period));
+    rows.extend(hba1c::evaluate(pe, period));
+    rows.extend(ssd::evaluate(pe, period));
+    rows.extend(pcr::evaluate(pe, period));
+    for r in &mut rows {
+        if pe.hospice {
+            r.status = Status::Excluded;
+            r.exclusion_reason = Some(reason::HOSPICE);
+            r.closing_date = None;
+            r.closing_evidence = None;
+        }
+        r.health_home_id = pe.health_home_on(r.index_date);
+    }
+    rows.sort_by(|a, b| (a.measure, a.index_date).cmp(&(b.measure, b.index_date)));
+    rows
+}
+
+/// Evaluate every person (in parallel; the result is in person order, whatever the threads).
+pub fn evaluate_all(people: &[PersonEvents], p: &Params) -> Vec<Vec<GapRow>> {
+    let period = Period::new(p);
+    people
+        .par_iter()
+        .map(|pe| evaluate_person(pe, &period))
+        .collect()
+}
+
+fn list_column(name: &str, v: Vec<Option<Vec<String>>>) -> Column {
+    let series: Vec<Option<Series>> = v
+        .into_iter()
+        .map(|o| o.map(|ids| Series::new("".into(), ids)))
+        .collect();
+    let mut ca: ListChunked = series.into_iter().collect();
+    ca.rename(name.into());
+    if ca.dtype() != &DataType::List(Box::new(DataType::String)) {
+        ca = ca
+            .cast(&DataType::List(Box::new(DataType::String)))
+            .expect("list of strings")
+            .list()
+            .expect("list")
+            .clone();
+    }
+    ca.into_column()
+}
+
+fn date_column(name: &str, v: Vec<Option<i32>>) -> PolarsResult<Column> {
+    Series::new(name.into(), v)
+        .cast(&DataType::Date)
+        .map(Column::from)
+}
+
+/// §6 `care_gaps`, sorted by (person_id, measure, index_date).
+pub fn care_gaps_frame(people: &[PersonEvents], rows: &[Vec<GapRow>]) -> PolarsResult<DataFrame> {
+    let n: usize = rows.iter().map(Vec::len).sum();
+    let mut person = Vec::with_capacity(n);
+    let mut measure = Vec::with_capacity(n);
+    let mut index = Vec::with_capacity(n);
+    let mut due = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut reason = Vec::with_capacity(n);
+    let mut closing = Vec::with_capacity(n);
+    let mut hh = Vec::with_capacity(n);
+    let mut iev = Vec::with_capacity(n);
+    let mut cev = Vec::with_capacity(n);
+    for (pe, rs) in people.iter().zip(rows) {
+        for r in rs {
+            person.push(pe.person_id.clone());
+            measure.push(r.measure);
+            index.push(Some(r.index_date));
+            due.push(Some(r.due_date));
+            status.push(r.status.as_str());
+            reason.push(r.exclusion_reason);
+            closing.push(r.closing_date);
+            hh.push(r.health_home_id.clone());
+            iev.push(Some(r.index_evidence.clone()));
+            cev.push(r.closing_evidence.clone());
+        }
+    }
+    DataFrame::new_infer_height(vec![
+        Column::new("person_id".into(), person),
+        Column::new("measure".into(), measure),
+        date_column("index_date", index)?,
+        date_column("due_date", due)?,
+        Column::new("status".into(), status),
+        Column::new("exclusion_reason".into(), reason),
+        date_column("closing_date", closing)?,
+        Column::new("health_home_id".into(), hh),
+        list_column("index_evidence", iev),
+        list_column("closing_evidence", cev),
+    ])
+}
+
+/// An ISO date from days since 1970-01-01 (for messages).
+pub fn iso(d: i32) -> String {
+    from_epoch_days(d).to_string()
+}
