@@ -86,6 +86,14 @@ enum Command {
         #[arg(long, default_value_t = 5_000)]
         persons: usize,
     },
+    /// Print one person's care gaps with their evidence, from a run's output folder.
+    Gaps {
+        #[arg(long)]
+        person: String,
+        /// The output folder of a `caregap run`.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Value-set commands.
     ValueSets {
         #[command(subcommand)]
@@ -269,6 +277,9 @@ fn real_main(cli: Cli) -> Result<()> {
                 "planted ground truth: {}",
                 data.join("ground_truth.parquet").display()
             );
+        }
+        Command::Gaps { person, out } => {
+            print!("{}", pipeline::person_gaps(&out, &person)?);
         }
         Command::ValueSets {
             command: ValueSetCommand::Export { out, value_sets },

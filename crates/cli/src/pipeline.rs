@@ -191,3 +191,53 @@ pub fn csv_ready(df: &DataFrame) -> Result<DataFrame> {
         .collect();
     Ok(df.clone().lazy().select(exprs).collect()?)
 }
+
+/// One person's care-gap rows from a run's `care_gaps.parquet`, as text for a care manager:
+/// each row with its status, dates, Health Home and the evidence that opened and closed it.
+pub fn person_gaps(out: &Path, person: &str) -> Result<String> {
+    let path = out.join("care_gaps.parquet");
+    let file =
+        std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let df = ParquetReader::new(file)
+        .finish()?
+        .lazy()
+        .filter(col("person_id").eq(lit(person)))
+        .collect()?;
+    let df = csv_ready(&df)?;
+    let mut s = String::new();
+    if df.height() == 0 {
+        s.push_str(&format!(
+            "{person}: no care-gap rows in {}\n",
+            path.display()
+        ));
+        return Ok(s);
+    }
+    let get = |c: &str, i: usize| -> String {
+        df.column(c)
+            .ok()
+            .and_then(|col| col.get(i).ok())
+            .map(|v| match v {
+                AnyValue::Null => "-".to_string(),
+                AnyValue::String(x) => x.to_string(),
+                v => v.to_string(),
+            })
+            .unwrap_or_default()
+    };
+    s.push_str(&format!("care gaps of {person} ({} rows)\n", df.height()));
+    for i in 0..df.height() {
+        let reason = get("exclusion_reason", i);
+        s.push_str(&format!(
+            "- {} index {} due {}: {}{}\n    health home: {}\n    opened by: {}\n    closed by: {} on {}\n",
+            get("measure", i),
+            get("index_date", i),
+            get("due_date", i),
+            get("status", i),
+            if reason == "-" { String::new() } else { format!(" ({reason})") },
+            get("health_home_id", i),
+            get("index_evidence", i),
+            get("closing_evidence", i),
+            get("closing_date", i),
+        ));
+    }
+    Ok(s)
+}

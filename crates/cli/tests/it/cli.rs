@@ -126,3 +126,39 @@ fn value_sets_export_writes_every_set() {
         );
     }
 }
+
+#[test]
+fn gaps_prints_one_persons_rows_with_evidence() {
+    let story = crate::common::shared().join("cases/acute_claim_dates");
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    let o = caregap()
+        .args([
+            "run",
+            "--input",
+            story.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let o = caregap()
+        .args(["gaps", "--person", "A1", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.contains("fuh_7 index 2025-03-05 due 2025-03-12: closed"),
+        "{s}"
+    );
+    assert!(
+        s.contains("opened by: IA1") && s.contains("closed by: FA1 on 2025-03-10"),
+        "{s}"
+    );
+    let o = caregap()
+        .args(["gaps", "--person", "nobody", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no care-gap rows"));
+}
