@@ -8,11 +8,17 @@
 //! depends only on `--seed` (not on threads or chunk size), and in chunks of persons written as
 //! part files, so a state-sized population streams through bounded memory.
 //!
+//! Planted care gaps: about 4 % of persons are scenario persons (`scenarios`), each carrying
+//! one of the spec's edge cases with its expected rows in `ground_truth.parquet`
+//! (`kind = care_gap`; `expected_status` open / closed / excluded, or `no_row` where the spec
+//! says no row is produced; `expected_rule` = the exclusion reason).
+//!
 //! Planted effect: from the month a person enrolls in a Health Home, acute admissions fall by
 //! `effect_admissions` (default 12.8 %) and ED visits by `effect_ed` (default 8.2 %), the
 //! reductions Missouri reported for its Health Homes.
 
 pub mod person;
+pub mod scenarios;
 pub mod tables;
 
 use std::collections::BTreeMap;
@@ -64,6 +70,8 @@ pub struct SynthConfig {
     pub effect_ed: f64,
     /// Share of persons meeting a rule who enroll in a Health Home.
     pub enrollment_rate: f64,
+    /// Share of persons who are planted care-gap scenarios (`scenarios::SCENARIOS`).
+    pub scenario_rate: f64,
     /// Baseline ED visits per person-year (before conditions).
     pub ed_base: f64,
     /// Baseline acute admissions per person-year (before conditions).
@@ -82,6 +90,7 @@ impl Default for SynthConfig {
             effect_admissions: 0.128,
             effect_ed: 0.082,
             enrollment_rate: 0.35,
+            scenario_rate: 0.04,
             ed_base: 0.35,
             ip_base: 0.05,
         }

@@ -120,30 +120,30 @@ enum Status {
     Present,
 }
 
-struct Ctx<'a> {
-    cfg: &'a SynthConfig,
-    rng: ChaCha8Rng,
-    pid: String,
+pub(crate) struct Ctx<'a> {
+    pub(crate) cfg: &'a SynthConfig,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) pid: String,
     claim_seq: u32,
-    rows: Rows,
-    first: NaiveDate,
-    last: NaiveDate,
+    pub(crate) rows: Rows,
+    pub(crate) first: NaiveDate,
+    pub(crate) last: NaiveDate,
     lookback: NaiveDate,
     mp_start: NaiveDate,
 }
 
-fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
 }
 
 impl Ctx<'_> {
-    fn p(&mut self, x: f64) -> bool {
+    pub(crate) fn p(&mut self, x: f64) -> bool {
         self.rng.random_bool(x.clamp(0.0, 1.0))
     }
-    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+    pub(crate) fn pick<T: Copy>(&mut self, v: &[T]) -> T {
         v[self.rng.random_range(0..v.len())]
     }
-    fn day_between(&mut self, a: NaiveDate, b: NaiveDate) -> NaiveDate {
+    pub(crate) fn day_between(&mut self, a: NaiveDate, b: NaiveDate) -> NaiveDate {
         if b <= a {
             return a;
         }
@@ -153,13 +153,13 @@ impl Ctx<'_> {
     fn money(&mut self, lo: i64, hi: i64) -> i64 {
         self.rng.random_range(lo * 100..=hi * 100)
     }
-    fn next_claim(&mut self, prefix: char) -> String {
+    pub(crate) fn next_claim(&mut self, prefix: char) -> String {
         self.claim_seq += 1;
         format!("{}-{prefix}{:04}", self.pid, self.claim_seq)
     }
 
     /// A professional office visit on `d` with `hcpcs` and diagnoses.
-    fn office_visit(
+    pub(crate) fn office_visit(
         &mut self,
         d: NaiveDate,
         hcpcs: &str,
@@ -186,7 +186,13 @@ impl Ctx<'_> {
     }
 
     /// An extra line on an existing professional claim (CPT II codes, labs).
-    fn add_line(&mut self, claim_id: &str, d: NaiveDate, hcpcs: &str, dx: Option<&'static str>) {
+    pub(crate) fn add_line(
+        &mut self,
+        claim_id: &str,
+        d: NaiveDate,
+        hcpcs: &str,
+        dx: Option<&'static str>,
+    ) {
         let n = self
             .rows
             .medical
@@ -211,7 +217,7 @@ impl Ctx<'_> {
     }
 
     /// An ED visit on `d` (facility line 0450 and professional 9928x, POS 23).
-    fn ed_visit(&mut self, d: NaiveDate, dx: &'static str) {
+    pub(crate) fn ed_visit(&mut self, d: NaiveDate, dx: &'static str) {
         let id = self.next_claim('E');
         let fac = self.money(300, 1500);
         let null_paid = self.p(0.01);
@@ -249,7 +255,13 @@ impl Ctx<'_> {
     }
 
     /// An acute stay (bill type 111) from `adm` to `dis`.
-    fn stay(&mut self, adm: NaiveDate, dis: NaiveDate, dx: &'static str, status: &'static str) {
+    pub(crate) fn stay(
+        &mut self,
+        adm: NaiveDate,
+        dis: NaiveDate,
+        dx: &'static str,
+        status: &'static str,
+    ) {
         let id = self.next_claim('I');
         let days = (dis - adm).num_days().max(1);
         let room = self.money(1500, 3000) * days;
@@ -275,7 +287,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn fill(&mut self, d: NaiveDate, ndc: String, days: i64, lo: i64, hi: i64) {
+    pub(crate) fn fill(&mut self, d: NaiveDate, ndc: String, days: i64, lo: i64, hi: i64) {
         let id = self.next_claim('R');
         let paid = self.money(lo, hi);
         self.rows.pharmacy.push(Fill {
@@ -288,7 +300,7 @@ impl Ctx<'_> {
         });
     }
 
-    fn observation(
+    pub(crate) fn observation(
         &mut self,
         d: NaiveDate,
         code: &'static str,
@@ -343,6 +355,11 @@ pub fn generate_person(cfg: &SynthConfig, idx: u64) -> Rows {
         lookback: ymd(cfg.last_year - 1, 1, 1),
         mp_start,
     };
+
+    if cx.p(cfg.scenario_rate) {
+        crate::scenarios::plant(&mut cx);
+        return cx.rows;
+    }
 
     // Demographics: Medicaid skews young.
     let u: f64 = cx.rng.random();
@@ -493,29 +510,7 @@ pub fn generate_person(cfg: &SynthConfig, idx: u64) -> Rows {
     }
 
     // Ground truth: eligibility, from what was planted.
-    let mi = has(MentalIllness) || has(Smi);
-    let cardio = has(Hypertension) || has(OtherCardio);
-    let five = [
-        has(Asthma),
-        has(Diabetes),
-        cardio,
-        has(Overweight),
-        has(DevDisability),
-    ];
-    let n5 = five.iter().filter(|x| **x).count();
-    let mut rules = Vec::new();
-    if has(Smi) {
-        rules.push("spmi");
-    }
-    if (mi || has(Sud)) && (n5 > 0 || has(Smoking)) {
-        rules.push("bh_plus_chronic");
-    }
-    if n5 >= 2 {
-        rules.push("two_chronic");
-    }
-    if n5 >= 1 && (has(Smoking) || has(Diabetes)) {
-        rules.push("one_chronic_at_risk");
-    }
+    let rules = program_rules(&present);
     let alive = death.is_none_or(|d| d > last);
     let covered = cov.medicaid && cov.covers(last);
     let eligible = alive && covered && !rules.is_empty();
@@ -581,6 +576,37 @@ pub fn generate_person(cfg: &SynthConfig, idx: u64) -> Rows {
 
     utilization(&mut cx, &present, &cov, death, anchor);
     cx.rows
+}
+
+/// The program's rules (Missouri's Health Home eligibility, spec §3) that hold for a set of
+/// planted conditions. Mental illness includes SPMI (its codes are mental-illness codes), and
+/// cardiovascular includes hypertension.
+pub fn program_rules(present: &[Cond]) -> Vec<&'static str> {
+    let has = |c: Cond| present.contains(&c);
+    let mi = has(MentalIllness) || has(Smi);
+    let cardio = has(Hypertension) || has(OtherCardio);
+    let five = [
+        has(Asthma),
+        has(Diabetes),
+        cardio,
+        has(Overweight),
+        has(DevDisability),
+    ];
+    let n5 = five.iter().filter(|x| **x).count();
+    let mut rules = Vec::new();
+    if has(Smi) {
+        rules.push("spmi");
+    }
+    if (mi || has(Sud)) && (n5 > 0 || has(Smoking)) {
+        rules.push("bh_plus_chronic");
+    }
+    if n5 >= 2 {
+        rules.push("two_chronic");
+    }
+    if n5 >= 1 && (has(Smoking) || has(Diabetes)) {
+        rules.push("one_chronic_at_risk");
+    }
+    rules
 }
 
 /// Write the evidence that makes condition `c` present (§3).

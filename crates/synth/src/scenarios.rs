@@ -1,0 +1,456 @@
+//! Planted care-gap scenarios (spec §4 and its edges) with their expected rows.
+//!
+//! A scenario person has continuous Medicaid over every generated year (unless the scenario is
+//! about enrollment), is 40 on the MP end, and has *only* the events of the scenario: no
+//! background utilization that could open or close anything by accident. Each scenario writes
+//! its events and, beside them, every care-gap row they must produce (or the absence of one,
+//! `no_row`) and the person's eligibility — all decided by construction, never by running the
+//! measure code. Dates are drawn at random within the ranges each scenario needs.
+
+use chrono::{Duration, NaiveDate};
+use rand::RngExt;
+
+use crate::person::{program_rules, ymd, Cond, Ctx};
+use crate::tables::{Clinical, EligibilityRow, Truth};
+
+/// Every scenario, by name. The generator cycles through them at random.
+pub const SCENARIOS: [&str; 27] = [
+    "fuh_day7",
+    "fuh_day8",
+    "fuh_visit_on_discharge_day",
+    "fuh_direct_transfer",
+    "fuh_mh_readmission_replaces",
+    "fuh_non_mh_readmission_excludes",
+    "fuh_death_during_stay",
+    "fuh_discharge_in_last_30_days",
+    "fuh_not_continuously_enrolled",
+    "hospice_excludes_all",
+    "fum_follow_up_on_ed_date",
+    "fum_31_day_rule",
+    "fum_resulted_in_admission",
+    "fua_closed_day7",
+    "fua_open",
+    "cbp_closed",
+    "cbp_inpatient_reading_ignored",
+    "cbp_no_reading",
+    "cbp_esrd",
+    "hba1c_closed",
+    "hba1c_no_test",
+    "hba1c_poor_control",
+    "ssd_closed",
+    "ssd_open",
+    "ssd_diabetes_excluded",
+    "pcr_readmission",
+    "tcm_closed",
+];
+
+const OPEN: &str = "open";
+const CLOSED: &str = "closed";
+const EXCLUDED: &str = "excluded";
+const NO_ROW: &str = "no_row";
+
+struct Plan<'c, 'a> {
+    cx: &'c mut Ctx<'a>,
+    name: &'static str,
+    conditions: Vec<Cond>,
+}
+
+impl Plan<'_, '_> {
+    fn d(&self, y_offset: i32, m: u32, day: u32) -> NaiveDate {
+        ymd(self.cx.cfg.last_year + y_offset, m, day)
+    }
+    fn expect(
+        &mut self,
+        measure: &'static str,
+        index: NaiveDate,
+        status: &'static str,
+        reason: &str,
+        what: &str,
+    ) {
+        self.cx.rows.truth.push(Truth {
+            person_id: self.cx.pid.clone(),
+            kind: "care_gap",
+            measure: Some(measure),
+            index_date: index,
+            expected_status: status,
+            expected_rule: reason.to_string(),
+            description: format!("{}: {what}", self.name),
+        });
+    }
+    /// The four rows of an acute stay in the MP's index window, for an adult.
+    fn stay_rows(
+        &mut self,
+        d: NaiveDate,
+        fuh: Option<(&'static str, &'static str)>,
+        tcm: &'static str,
+        pcr: &'static str,
+    ) {
+        if let Some((f7, f30)) = fuh {
+            self.expect("fuh_7", d, f7, "", "FUH 7-day");
+            self.expect("fuh_30", d, f30, "", "FUH 30-day");
+        }
+        self.expect("tcm_7", d, tcm, "", "TCM");
+        self.expect("pcr_30", d, pcr, "", "PCR");
+    }
+    fn lab(&mut self, d: NaiveDate, code: &'static str, result: &str) {
+        let id = format!("{}-L{:04}", self.cx.pid, self.cx.rows.lab.len() + 1);
+        self.cx.rows.lab.push(Clinical {
+            id,
+            person_id: self.cx.pid.clone(),
+            date: d,
+            code,
+            result: result.to_string(),
+            units: Some("%"),
+        });
+    }
+}
+
+/// Write one scenario person: coverage, events, expected rows and eligibility.
+pub(crate) fn plant(cx: &mut Ctx) {
+    let name = SCENARIOS[cx.rng.random_range(0..SCENARIOS.len())];
+    let last = cx.last;
+    // Coverage from the year before the MP at the latest, so PCR's D − 365 is covered.
+    let first = cx.first.min(ymd(cx.cfg.last_year - 1, 1, 1));
+    let birth = ymd(cx.cfg.last_year - 40, 6, 15);
+    let mut coverage_end = last;
+    let mut plan = Plan {
+        cx,
+        name,
+        conditions: vec![],
+    };
+    // An index date with room after it: 1 February … 15 October of the MP year.
+    let lo = plan.d(0, 2, 1);
+    let hi = plan.d(0, 10, 15);
+    let d = plan.cx.day_between(lo, hi);
+    let day = |n: i64| d + Duration::days(n);
+    let mh = "F20.9";
+    match name {
+        "fuh_day7" | "fuh_day8" | "fuh_visit_on_discharge_day" => {
+            plan.cx.stay(day(-3), d, mh, "01");
+            let after = match name {
+                "fuh_day7" => 7,
+                "fuh_day8" => 8,
+                _ => 0,
+            };
+            plan.cx
+                .office_visit(day(after), "90834", "53", [Some(mh), None, None]);
+            let (f7, f30, tcm) = match after {
+                7 => (CLOSED, CLOSED, CLOSED),
+                8 => (OPEN, CLOSED, OPEN),
+                _ => (OPEN, OPEN, OPEN),
+            };
+            plan.stay_rows(d, Some((f7, f30)), tcm, CLOSED);
+            plan.conditions = vec![Cond::Smi];
+        }
+        "fuh_direct_transfer" => {
+            plan.cx.stay(day(-6), day(-3), "J18.9", "02");
+            plan.cx.stay(day(-2), d, mh, "01");
+            plan.cx
+                .office_visit(day(3), "90834", "53", [Some(mh), None, None]);
+            plan.stay_rows(d, Some((CLOSED, CLOSED)), CLOSED, CLOSED);
+            plan.expect(
+                "pcr_30",
+                day(-3),
+                NO_ROW,
+                "",
+                "the first component is not a discharge",
+            );
+            plan.conditions = vec![Cond::Smi];
+        }
+        "fuh_mh_readmission_replaces" => {
+            plan.cx.stay(day(-2), d, mh, "01");
+            plan.cx.stay(day(10), day(12), mh, "01");
+            plan.cx
+                .office_visit(day(14), "90834", "53", [Some(mh), None, None]);
+            plan.expect("fuh_7", d, NO_ROW, "", "replaced by the MH readmission");
+            plan.expect("fuh_30", d, NO_ROW, "", "replaced by the MH readmission");
+            plan.expect("tcm_7", d, OPEN, "", "no visit within 7 days");
+            plan.expect("pcr_30", d, OPEN, "", "readmitted on D+10");
+            plan.stay_rows(day(12), Some((CLOSED, CLOSED)), CLOSED, CLOSED);
+            plan.conditions = vec![Cond::Smi];
+        }
+        "fuh_non_mh_readmission_excludes" => {
+            plan.cx.stay(day(-2), d, mh, "01");
+            plan.cx
+                .office_visit(day(2), "90834", "53", [Some(mh), None, None]);
+            plan.cx.stay(day(10), day(11), "J18.9", "01");
+            let r = "acute readmission with non-MH principal dx within 30 days";
+            plan.expect("fuh_7", d, EXCLUDED, r, "non-MH readmission on D+10");
+            plan.expect("fuh_30", d, EXCLUDED, r, "non-MH readmission on D+10");
+            plan.expect("tcm_7", d, CLOSED, "", "visit on D+2");
+            plan.expect("pcr_30", d, OPEN, "", "readmitted on D+10");
+            plan.stay_rows(day(11), None, OPEN, CLOSED);
+            plan.conditions = vec![Cond::Smi];
+        }
+        "fuh_death_during_stay" => {
+            plan.cx.stay(day(-3), d, mh, "20");
+            for m in ["fuh_7", "fuh_30", "tcm_7", "pcr_30"] {
+                plan.expect(m, d, EXCLUDED, "death during stay", "discharge status 20");
+            }
+            plan.conditions = vec![Cond::Smi];
+        }
+        "fuh_discharge_in_last_30_days" => {
+            let dd = plan.cx.day_between(plan.d(0, 12, 1), plan.d(0, 12, 28));
+            plan.cx.stay(dd - Duration::days(3), dd, mh, "01");
+            for m in ["fuh_7", "fuh_30", "tcm_7", "pcr_30"] {
+                plan.expect(m, dd, NO_ROW, "", "discharged after MP end - 31 days");
+            }
+            plan.conditions = vec![Cond::Smi];
+        }
+        "fuh_not_continuously_enrolled" => {
+            plan.cx.stay(day(-3), d, mh, "01");
+            coverage_end = day(20);
+            plan.expect("fuh_7", d, NO_ROW, "", "Medicaid ends D+20");
+            plan.expect("fuh_30", d, NO_ROW, "", "Medicaid ends D+20");
+            plan.expect("tcm_7", d, OPEN, "", "covered D..D+7, no visit");
+            plan.expect("pcr_30", d, NO_ROW, "", "Medicaid ends D+20");
+            plan.conditions = vec![Cond::Smi];
+        }
+        "hospice_excludes_all" => {
+            plan.cx.stay(day(-3), d, mh, "01");
+            plan.cx
+                .office_visit(day(3), "90834", "53", [Some(mh), None, None]);
+            let hd = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 12, 31));
+            let id = plan
+                .cx
+                .office_visit(hd, "Q5003", "34", [Some("Z51.5"), None, None]);
+            let _ = id;
+            for m in ["fuh_7", "fuh_30", "tcm_7", "pcr_30"] {
+                plan.expect(m, d, EXCLUDED, "hospice", "hospice HCPCS Q5003 in the MP");
+            }
+            plan.conditions = vec![Cond::Smi];
+        }
+        "fum_follow_up_on_ed_date" => {
+            plan.cx.ed_visit(d, "F41.1");
+            plan.cx
+                .office_visit(d, "90834", "53", [Some("F41.1"), None, None]);
+            plan.expect("fum_7", d, CLOSED, "", "MH visit on the ED date");
+            plan.expect("fum_30", d, CLOSED, "", "MH visit on the ED date");
+        }
+        "fum_31_day_rule" => {
+            let e = plan.cx.day_between(lo, plan.d(0, 9, 15));
+            plan.cx.ed_visit(e, "F41.1");
+            plan.cx.office_visit(
+                e + Duration::days(5),
+                "90834",
+                "53",
+                [Some("F41.1"), None, None],
+            );
+            plan.cx.ed_visit(e + Duration::days(10), "F41.1");
+            plan.cx.ed_visit(e + Duration::days(31), "F41.1");
+            plan.expect("fum_7", e, CLOSED, "", "follow-up on E+5");
+            plan.expect("fum_30", e, CLOSED, "", "follow-up on E+5");
+            plan.expect(
+                "fum_7",
+                e + Duration::days(10),
+                NO_ROW,
+                "",
+                "blocked by the visit on E",
+            );
+            plan.expect(
+                "fum_7",
+                e + Duration::days(31),
+                OPEN,
+                "",
+                "E+31 is a new index",
+            );
+            plan.expect(
+                "fum_30",
+                e + Duration::days(31),
+                OPEN,
+                "",
+                "E+31 is a new index",
+            );
+            plan.conditions = vec![Cond::MentalIllness];
+        }
+        "fum_resulted_in_admission" => {
+            plan.cx.ed_visit(d, "F41.1");
+            plan.cx.stay(day(1), day(3), "J18.9", "01");
+            plan.expect(
+                "fum_7",
+                d,
+                EXCLUDED,
+                "resulted in admission",
+                "admitted the next day",
+            );
+            plan.expect(
+                "fum_30",
+                d,
+                EXCLUDED,
+                "resulted in admission",
+                "admitted the next day",
+            );
+            plan.stay_rows(day(3), None, OPEN, CLOSED);
+        }
+        "fua_closed_day7" => {
+            plan.cx.ed_visit(d, "F10.20");
+            plan.cx
+                .office_visit(day(7), "H0001", "57", [Some("Z00.00"), None, None]);
+            plan.expect("fua_7", d, CLOSED, "", "H0001 on E+7");
+            plan.expect("fua_30", d, CLOSED, "", "H0001 on E+7");
+        }
+        "fua_open" => {
+            plan.cx.ed_visit(d, "F11.20");
+            plan.expect("fua_7", d, OPEN, "", "no follow-up");
+            plan.expect("fua_30", d, OPEN, "", "no follow-up");
+        }
+        "cbp_closed" | "cbp_inpatient_reading_ignored" | "cbp_no_reading" | "cbp_esrd" => {
+            let a = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));
+            let b = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 6, 30));
+            plan.cx
+                .office_visit(a, "99213", "11", [Some("I10"), None, None]);
+            plan.cx
+                .office_visit(b, "99214", "11", [Some("Z00.00"), Some("I10"), None]);
+            let end = plan.d(0, 12, 31);
+            let r = plan.cx.day_between(plan.d(0, 7, 1), plan.d(0, 9, 30));
+            match name {
+                "cbp_closed" => {
+                    plan.cx
+                        .observation(r, "8480-6", "128".into(), Some("mm[Hg]"));
+                    plan.cx
+                        .observation(r, "8462-4", "82".into(), Some("mm[Hg]"));
+                    plan.expect("cbp", end, CLOSED, "", "128/82");
+                }
+                "cbp_inpatient_reading_ignored" => {
+                    plan.cx
+                        .observation(r, "8480-6", "150".into(), Some("mm[Hg]"));
+                    plan.cx
+                        .observation(r, "8462-4", "95".into(), Some("mm[Hg]"));
+                    let s = r + Duration::days(20);
+                    plan.cx.stay(s, s + Duration::days(2), "J18.9", "01");
+                    plan.cx.observation(
+                        s + Duration::days(1),
+                        "8480-6",
+                        "120".into(),
+                        Some("mm[Hg]"),
+                    );
+                    plan.cx.observation(
+                        s + Duration::days(1),
+                        "8462-4",
+                        "70".into(),
+                        Some("mm[Hg]"),
+                    );
+                    plan.expect(
+                        "cbp",
+                        end,
+                        OPEN,
+                        "",
+                        "150/95; the controlled reading is during a stay",
+                    );
+                    plan.stay_rows(s + Duration::days(2), None, OPEN, CLOSED);
+                }
+                "cbp_esrd" => {
+                    plan.cx
+                        .office_visit(r, "99213", "11", [Some("N18.6"), Some("I10"), None]);
+                    plan.expect("cbp", end, EXCLUDED, "esrd", "ESRD in the MP");
+                }
+                _ => plan.expect("cbp", end, OPEN, "", "no BP reading"),
+            }
+            plan.conditions = vec![Cond::Hypertension];
+        }
+        "hba1c_closed" | "hba1c_no_test" | "hba1c_poor_control" => {
+            let a = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));
+            let b = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 6, 30));
+            plan.cx
+                .office_visit(a, "99213", "11", [Some("E11.9"), None, None]);
+            plan.cx
+                .office_visit(b, "99214", "11", [Some("E11.9"), None, None]);
+            let r = plan.cx.day_between(plan.d(0, 7, 1), plan.d(0, 11, 30));
+            let end = plan.d(0, 12, 31);
+            match name {
+                "hba1c_closed" => {
+                    plan.lab(r, "4548-4", "7.4");
+                    plan.expect("hba1c_poor", end, CLOSED, "", "7.4 %");
+                }
+                "hba1c_poor_control" => {
+                    plan.lab(r, "4548-4", "10.3");
+                    plan.expect("hba1c_poor", end, OPEN, "", "10.3 %");
+                }
+                _ => plan.expect("hba1c_poor", end, OPEN, "", "no HbA1c test"),
+            }
+            plan.conditions = vec![Cond::Diabetes];
+        }
+        "ssd_closed" | "ssd_open" | "ssd_diabetes_excluded" => {
+            let a = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 3, 31));
+            plan.cx
+                .office_visit(a, "90834", "53", [Some(mh), None, None]);
+            plan.cx.office_visit(
+                a + Duration::days(30),
+                "90834",
+                "53",
+                [Some(mh), None, None],
+            );
+            plan.cx
+                .fill(a + Duration::days(2), "00000000002".into(), 30, 50, 300);
+            let end = plan.d(0, 12, 31);
+            plan.conditions = vec![Cond::Smi];
+            match name {
+                "ssd_closed" => {
+                    plan.lab(a + Duration::days(60), "2345-7", "96");
+                    plan.expect("ssd", end, CLOSED, "", "glucose test");
+                }
+                "ssd_diabetes_excluded" => {
+                    plan.cx.office_visit(
+                        a + Duration::days(40),
+                        "99213",
+                        "11",
+                        [Some("E11.9"), None, None],
+                    );
+                    plan.cx.office_visit(
+                        a + Duration::days(80),
+                        "99213",
+                        "11",
+                        [Some("E11.9"), None, None],
+                    );
+                    plan.expect("ssd", end, EXCLUDED, "diabetes", "diabetes on two dates");
+                    plan.expect("hba1c_poor", end, OPEN, "", "no HbA1c test");
+                    plan.conditions.push(Cond::Diabetes);
+                }
+                _ => plan.expect("ssd", end, OPEN, "", "no glucose or HbA1c test"),
+            }
+        }
+        "pcr_readmission" => {
+            plan.cx.stay(day(-3), d, "J18.9", "01");
+            plan.cx.stay(day(15), day(17), "J18.9", "01");
+            plan.stay_rows(d, None, OPEN, OPEN);
+            plan.stay_rows(day(17), None, OPEN, CLOSED);
+        }
+        "tcm_closed" => {
+            plan.cx.stay(day(-3), d, "J18.9", "01");
+            plan.cx
+                .office_visit(day(2), "99214", "11", [Some("J18.9"), None, None]);
+            plan.stay_rows(d, None, CLOSED, CLOSED);
+        }
+        other => unreachable!("scenario {other}"),
+    }
+
+    // Coverage and eligibility of the scenario person.
+    let conditions = std::mem::take(&mut plan.conditions);
+    let cx = plan.cx;
+    cx.rows.eligibility.push(EligibilityRow {
+        person_id: cx.pid.clone(),
+        gender: "female",
+        birth_date: birth,
+        death_date: None,
+        start: first,
+        end: coverage_end,
+        payer: "MO HealthNet",
+        payer_type: "medicaid",
+        plan: "FFS",
+    });
+    let rules = program_rules(&conditions);
+    let covered = coverage_end >= last;
+    cx.rows.truth.push(Truth {
+        person_id: cx.pid.clone(),
+        kind: "eligibility",
+        measure: None,
+        index_date: last,
+        expected_status: if covered && !rules.is_empty() {
+            "eligible"
+        } else {
+            "not_eligible"
+        },
+        expected_rule: rules.join(";"),
+        description: format!("care-gap scenario {name}"),
+    });
+}
