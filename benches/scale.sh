@@ -14,6 +14,7 @@ if [ ! -f "$DATA/ground_truth.parquet" ]; then
   /usr/bin/time -f "synth: %e s wall, %M KiB peak RSS" $BIN synth --persons "$N" --seed "$SEED" --out "$DATA"
 fi
 /usr/bin/time -f "run: %e s wall, %M KiB peak RSS" $BIN run --input "$DATA" --out "$OUT" --period 2025
+/usr/bin/time -f "verify-truth: %e s wall" $BIN verify-truth --input "$DATA" --out "$OUT" | tail -1
 python3 - "$OUT/run_manifest.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))

@@ -11,6 +11,7 @@
 
 pub mod manifest;
 pub mod pipeline;
+pub mod verify;
 
 /// Exit statuses (README "Exit statuses").
 pub mod exit {

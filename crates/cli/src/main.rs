@@ -94,6 +94,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Compare a run's eligibility and care gaps with a synthetic input's ground truth.
+    VerifyTruth {
+        /// The synthetic input folder (with ground_truth.parquet).
+        #[arg(long)]
+        input: PathBuf,
+        /// The run's output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Value-set commands.
     ValueSets {
         #[command(subcommand)]
@@ -277,6 +286,24 @@ fn real_main(cli: Cli) -> Result<()> {
                 "planted ground truth: {}",
                 data.join("ground_truth.parquet").display()
             );
+        }
+        Command::VerifyTruth { input, out } => {
+            let a = caregap_cli::verify::verify(&input, &out)?;
+            for d in a.disagreements.iter().take(50) {
+                println!("  {d}");
+            }
+            println!(
+                "ground truth: {} eligibility rows and {} planted care-gap rows checked, {} disagreements",
+                a.eligibility_checked,
+                a.care_gaps_checked,
+                a.disagreements.len()
+            );
+            if !a.disagreements.is_empty() {
+                anyhow::bail!(
+                    "{} disagreements with the planted ground truth",
+                    a.disagreements.len()
+                );
+            }
         }
         Command::Gaps { person, out } => {
             print!("{}", pipeline::person_gaps(&out, &person)?);

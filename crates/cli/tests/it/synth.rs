@@ -153,79 +153,6 @@ fn pipeline_eligibility_agrees_with_planted_ground_truth() {
     }
 }
 
-/// Compare `care_gaps` with every planted care-gap scenario: each expected row exists with its
-/// status and exclusion reason, each `no_row` is absent, and scenario persons have no row that
-/// was not planted. Returns (planted rows checked, disagreements).
-pub fn care_gap_agreement(input: &Path, care_gaps: &DataFrame) -> (usize, Vec<String>) {
-    let truth = LazyFrame::scan_parquet(
-        PlRefPath::new(
-            input
-                .join("ground_truth.parquet")
-                .to_string_lossy()
-                .as_ref(),
-        ),
-        Default::default(),
-    )
-    .unwrap()
-    .filter(col("kind").eq(lit("care_gap")))
-    .collect()
-    .unwrap();
-    let key = |df: &DataFrame, i: usize| -> (String, String, String) {
-        let s = |c: &str| {
-            df.column(c)
-                .unwrap()
-                .get(i)
-                .unwrap()
-                .to_string()
-                .trim_matches('"')
-                .to_string()
-        };
-        (s("person_id"), s("measure"), s("index_date"))
-    };
-    let mut got = std::collections::BTreeMap::new();
-    for i in 0..care_gaps.height() {
-        let s = |c: &str| match care_gaps.column(c).unwrap().get(i).unwrap() {
-            AnyValue::Null => String::new(),
-            v => v.to_string().trim_matches('"').to_string(),
-        };
-        got.insert(key(care_gaps, i), (s("status"), s("exclusion_reason")));
-    }
-    let mut planted = std::collections::BTreeSet::new();
-    let mut bad = Vec::new();
-    for i in 0..truth.height() {
-        let k = key(&truth, i);
-        let s = |c: &str| {
-            truth
-                .column(c)
-                .unwrap()
-                .str()
-                .unwrap()
-                .get(i)
-                .unwrap_or("")
-                .to_string()
-        };
-        let (status, reason, desc) = (s("expected_status"), s("expected_rule"), s("description"));
-        planted.insert(k.clone());
-        match (status.as_str(), got.get(&k)) {
-            ("no_row", None) => {}
-            ("no_row", Some(g)) => bad.push(format!("{k:?} ({desc}): expected no row, got {g:?}")),
-            (_, None) => bad.push(format!("{k:?} ({desc}): expected {status}, no row")),
-            (_, Some((gs, gr))) if *gs != status || *gr != reason => bad.push(format!(
-                "{k:?} ({desc}): expected {status} {reason:?}, got {gs} {gr:?}"
-            )),
-            _ => {}
-        }
-    }
-    let scenario_persons: std::collections::BTreeSet<String> =
-        planted.iter().map(|k| k.0.clone()).collect();
-    for (k, g) in &got {
-        if scenario_persons.contains(&k.0) && !planted.contains(k) {
-            bad.push(format!("{k:?}: row {g:?} that no scenario planted"));
-        }
-    }
-    (truth.height(), bad)
-}
-
 #[test]
 fn care_gaps_agree_with_every_planted_scenario() {
     let d = tempfile::tempdir().unwrap();
@@ -236,15 +163,26 @@ fn care_gaps_agree_with_every_planted_scenario() {
         ..Default::default()
     };
     generate(&cfg, &d.path().join("in")).unwrap();
-    let (_tmp, r) = crate::common::run_2025(d.path().join("in"));
-    let r = r.unwrap();
-    let (n, bad) = care_gap_agreement(&d.path().join("in"), &r.outputs["care_gaps"]);
-    assert!(n > 300, "enough planted rows: {n}");
+    let out = d.path().join("out");
+    let opts = caregap_cli::pipeline::RunOptions {
+        input: d.path().join("in"),
+        out: out.clone(),
+        params: caregap_transform::Params::calendar_year(2025),
+        value_sets: vec![],
+    };
+    caregap_cli::pipeline::run(&opts).unwrap();
+    let a = caregap_cli::verify::verify(&d.path().join("in"), &out).unwrap();
     assert!(
-        bad.is_empty(),
+        a.care_gaps_checked > 300,
+        "enough planted rows: {}",
+        a.care_gaps_checked
+    );
+    assert_eq!(a.eligibility_checked, 4000);
+    assert!(
+        a.disagreements.is_empty(),
         "{} disagreements:\n{}",
-        bad.len(),
-        bad.join("\n")
+        a.disagreements.len(),
+        a.disagreements.join("\n")
     );
     // Every scenario was planted at least once.
     let truth =
@@ -260,4 +198,48 @@ fn care_gaps_agree_with_every_planted_scenario() {
             "scenario {s} not planted"
         );
     }
+}
+
+#[test]
+fn verify_catches_a_wrong_answer() {
+    // The comparison itself can fail: alter one planted status and it must be reported.
+    let d = tempfile::tempdir().unwrap();
+    let cfg = SynthConfig {
+        persons: 800,
+        seed: 5,
+        chunk: 800,
+        ..Default::default()
+    };
+    generate(&cfg, &d.path().join("in")).unwrap();
+    let out = d.path().join("out");
+    let opts = caregap_cli::pipeline::RunOptions {
+        input: d.path().join("in"),
+        out: out.clone(),
+        params: caregap_transform::Params::calendar_year(2025),
+        value_sets: vec![],
+    };
+    caregap_cli::pipeline::run(&opts).unwrap();
+    let p = d.path().join("in/ground_truth.parquet");
+    let mut t = ParquetReader::new(fs::File::open(&p).unwrap())
+        .finish()
+        .unwrap();
+    t = t
+        .lazy()
+        .with_column(
+            when(
+                col("kind")
+                    .eq(lit("care_gap"))
+                    .and(col("expected_status").eq(lit("closed"))),
+            )
+            .then(lit("open"))
+            .otherwise(col("expected_status"))
+            .alias("expected_status"),
+        )
+        .collect()
+        .unwrap();
+    ParquetWriter::new(fs::File::create(&p).unwrap())
+        .finish(&mut t)
+        .unwrap();
+    let a = caregap_cli::verify::verify(&d.path().join("in"), &out).unwrap();
+    assert!(!a.disagreements.is_empty());
 }
