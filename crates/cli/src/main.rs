@@ -44,6 +44,12 @@ struct PeriodArgs {
     /// Value-set override CSV (`value_set, code_system, code`); may be repeated.
     #[arg(long = "value-sets")]
     value_sets: Vec<PathBuf>,
+    /// Bootstrap draws for the difference-in-differences interval.
+    #[arg(long, default_value_t = 1000)]
+    bootstrap_draws: usize,
+    /// Seed of the bootstrap (same seed, same interval, on any number of threads).
+    #[arg(long, default_value_t = 20_120_101)]
+    seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -170,7 +176,11 @@ fn real_main(cli: Cli) -> Result<()> {
                 input,
                 out: out.clone(),
                 params,
-                value_sets: period.value_sets,
+                value_sets: period.value_sets.clone(),
+                bootstrap: caregap_transform::utilization::BootstrapSettings {
+                    draws: period.bootstrap_draws,
+                    seed: period.seed,
+                },
             };
             let r = pipeline::run(&opts)?;
             let rej = r.outputs.get("rejects").map(|d| d.height()).unwrap_or(0);
@@ -266,6 +276,7 @@ fn real_main(cli: Cli) -> Result<()> {
                 out: out.join("output"),
                 params: Params::calendar_year(cfg.last_year),
                 value_sets: vec![],
+                bootstrap: Default::default(),
             };
             let r = pipeline::run(&opts)?;
             println!(

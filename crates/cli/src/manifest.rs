@@ -7,7 +7,10 @@ use std::path::Path;
 
 use anyhow::Result;
 use caregap_ingest::InputLayer;
+use caregap_transform::encounters::PersonEvents;
+use caregap_transform::measures::{GapRow, Status};
 use caregap_transform::params::{in_list, is_covered_payer};
+use caregap_transform::utilization::{BootstrapSettings, UtilizationQuality};
 use caregap_transform::{Params, ValueSets};
 use polars::prelude::*;
 use serde::Serialize;
@@ -51,6 +54,57 @@ pub struct DataQuality {
     pub tables_absent: Vec<String>,
     /// Claim lines with diagnosis codes in a system for which no value set is loaded.
     pub lines_dx_system_without_value_set: u64,
+    /// Rows and amounts outside member-months, null paid amounts (§5, §9).
+    #[serde(flatten)]
+    pub utilization: UtilizationQuality,
+}
+
+/// Headline counts of a run.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Headline {
+    /// Persons with an accepted eligibility row.
+    pub persons: usize,
+    pub eligible: usize,
+    /// The outreach list: eligible and not in a Health Home on the as-of date.
+    pub outreach: usize,
+    pub hh_enrolled: usize,
+    /// Merged acute stays (any date).
+    pub acute_stays: usize,
+    /// ED visits (person-dates, any date, including those resulting in admission).
+    pub ed_visits: usize,
+    pub care_gap_rows: usize,
+    pub open_care_gaps: usize,
+}
+
+impl Headline {
+    pub fn new(
+        people: &[PersonEvents],
+        rows: &[Vec<GapRow>],
+        eligibility: &DataFrame,
+    ) -> Result<Self> {
+        let count = |c: &str| -> Result<usize> {
+            Ok(eligibility
+                .column(c)?
+                .bool()?
+                .iter()
+                .filter(|x| *x == Some(true))
+                .count())
+        };
+        Ok(Headline {
+            persons: eligibility.height(),
+            eligible: count("eligible")?,
+            outreach: count("outreach")?,
+            hh_enrolled: count("hh_enrolled")?,
+            acute_stays: people.iter().map(|p| p.stays.len()).sum(),
+            ed_visits: people.iter().map(|p| p.ed_visits.len()).sum(),
+            care_gap_rows: rows.iter().map(Vec::len).sum(),
+            open_care_gaps: rows
+                .iter()
+                .flatten()
+                .filter(|r| r.status == Status::Open)
+                .count(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +119,8 @@ pub struct Manifest {
     pub caregap_version: String,
     pub spec_version: String,
     pub parameters: Params,
+    pub bootstrap: BootstrapSettings,
+    pub summary: Headline,
     pub input_folder: String,
     pub inputs: Vec<InputFile>,
     pub value_sets: ValueSetInfo,
@@ -164,6 +220,8 @@ impl Manifest {
         vs: &ValueSets,
         opts: &RunOptions,
         coverage_check: CoverageCheck,
+        utilization: UtilizationQuality,
+        summary: Headline,
         timings: Vec<StageTiming>,
         output_rows: BTreeMap<String, usize>,
         output_sha256: BTreeMap<String, String>,
@@ -185,6 +243,8 @@ impl Manifest {
             caregap_version: env!("CARGO_PKG_VERSION").to_string(),
             spec_version: SPEC_VERSION.to_string(),
             parameters: opts.params.clone(),
+            bootstrap: opts.bootstrap,
+            summary,
             input_folder: opts.input.display().to_string(),
             inputs,
             value_sets: ValueSetInfo {
@@ -197,7 +257,10 @@ impl Manifest {
                 replaced: vs.replaced(),
             },
             coverage_check,
-            data_quality: data_quality(input, vs)?,
+            data_quality: DataQuality {
+                utilization,
+                ..data_quality(input, vs)?
+            },
             timings,
             output_rows,
             output_sha256,

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use caregap_ingest::{read_input_layer, InputLayer};
 use caregap_report::write_parquet_atomic;
+use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs};
 use caregap_transform::{
     conditions, eligibility, encounters, measures, summary, Params, ValueSets,
 };
@@ -22,6 +23,8 @@ pub struct RunOptions {
     pub params: Params,
     /// Value-set override CSVs, applied in order.
     pub value_sets: Vec<PathBuf>,
+    /// DiD bootstrap draws and seed (§5).
+    pub bootstrap: BootstrapSettings,
 }
 
 /// What a run produced (frames are also written to `out`).
@@ -121,6 +124,22 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     let counts = summary::summary_counts(&people, &gap_rows);
     let measure_summary = summary::measure_summary_frame(&counts)?;
     let worklist = summary::worklist(care_gaps.clone().lazy(), p.as_of).collect()?;
+    let util = timer.time(
+        "utilization",
+        || {
+            let anchors = utilization::enrollee_anchors(&input)?;
+            let paid = PaidInputs::from_input(&input)?;
+            Ok(utilization::utilization(
+                &people,
+                &anchors,
+                &paid,
+                p,
+                opts.bootstrap,
+            )?)
+        },
+        |u: &utilization::Utilization| u.monthly.height(),
+    )?;
+    let headline = manifest::Headline::new(&people, &gap_rows, &elig)?;
 
     let mut outputs: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
     outputs.insert("conditions", conds);
@@ -128,6 +147,9 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     outputs.insert("care_gaps", care_gaps);
     outputs.insert("measure_summary", measure_summary);
     outputs.insert("worklist", worklist);
+    outputs.insert("utilization_monthly", util.monthly);
+    outputs.insert("cost_effectiveness", util.cost_effectiveness);
+    outputs.insert("comparison_assignment", util.comparison_assignment);
     outputs.insert("rejects", input.rejects.clone());
 
     std::fs::create_dir_all(&opts.out)
@@ -156,6 +178,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
         &vs,
         opts,
         coverage,
+        util.quality,
+        headline,
         timer.stages,
         outputs
             .iter()

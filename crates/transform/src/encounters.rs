@@ -199,6 +199,77 @@ pub struct PersonEvents {
     pub schizophrenia_bipolar_evidence: Vec<String>,
     /// On the outreach list (eligible, not enrolled on the as-of date).
     pub outreach: bool,
+    /// Paid amounts by calendar month (`month_index`), sorted by month.
+    pub paid: Vec<MonthPaid>,
+}
+
+/// Paid amounts of one person in one calendar month, in integer cents (§9: money is summed
+/// exactly). Medical lines by claim_start_date month, pharmacy fills by dispensing month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonthPaid {
+    pub month: i32,
+    pub medical_cents: i64,
+    pub pharmacy_cents: i64,
+    /// Rows (claim lines + fills) dated in this month.
+    pub rows: u32,
+}
+
+/// A calendar month as one integer: year × 12 + month − 1.
+pub fn month_index(day: i32) -> i32 {
+    use chrono::Datelike;
+    let d = crate::params::from_epoch_days(day);
+    d.year() * 12 + d.month0() as i32
+}
+
+/// The first day of a `month_index` month.
+pub fn month_start(m: i32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(m.div_euclid(12), m.rem_euclid(12) as u32 + 1, 1)
+        .expect("valid month")
+}
+
+/// Paid cents, rows and null-paid rows by (person_id, month) for medical lines and pharmacy
+/// fills: `person_id, month, medical_cents, pharmacy_cents, rows, null_paid_rows`.
+pub fn paid_by_person_month(input: &InputLayer) -> PolarsResult<LazyFrame> {
+    let month = |d: Expr| {
+        d.clone().dt().year().cast(DataType::Int32) * lit(12) + d.dt().month().cast(DataType::Int32)
+            - lit(1)
+    };
+    let cents = col("paid_amount").fill_null(lit(0.0)) * lit(100.0);
+    let med = input.lazy("medical_claim").select([
+        col("person_id"),
+        month(col("claim_start_date")).alias("month"),
+        cents
+            .clone()
+            .round(0, RoundMode::HalfAwayFromZero)
+            .cast(DataType::Int64)
+            .alias("medical_cents"),
+        lit(0i64).cast(DataType::Int64).alias("pharmacy_cents"),
+        col("paid_amount")
+            .is_null()
+            .cast(DataType::Int64)
+            .alias("null_paid"),
+    ]);
+    let rx = input.lazy("pharmacy_claim").select([
+        col("person_id"),
+        month(col("dispensing_date")).alias("month"),
+        lit(0i64).cast(DataType::Int64).alias("medical_cents"),
+        cents
+            .round(0, RoundMode::HalfAwayFromZero)
+            .cast(DataType::Int64)
+            .alias("pharmacy_cents"),
+        col("paid_amount")
+            .is_null()
+            .cast(DataType::Int64)
+            .alias("null_paid"),
+    ]);
+    Ok(concat([med, rx], UnionArgs::default())?
+        .group_by([col("person_id"), col("month")])
+        .agg([
+            col("medical_cents").sum(),
+            col("pharmacy_cents").sum(),
+            len().cast(DataType::Int64).alias("rows"),
+            col("null_paid").sum().alias("null_paid_rows"),
+        ]))
 }
 
 impl PersonEvents {
@@ -975,6 +1046,28 @@ pub fn build_person_events(
         .collect();
     for pe in &mut people {
         pe.outreach = outreach.contains(&pe.person_id);
+    }
+
+    // Paid amounts by month.
+    let paid = with_pidx(paid_by_person_month(input)?, &persons)
+        .sort(["pidx", "month"], Default::default())
+        .collect()?;
+    let r = Rows { df: &paid };
+    let (pi, pm) = (r.idx("pidx")?, r.date("month")?);
+    let (mc, rc, rows) = (
+        paid.column("medical_cents")?.i64()?.clone(),
+        paid.column("pharmacy_cents")?.i64()?.clone(),
+        paid.column("rows")?.i64()?.clone(),
+    );
+    for k in 0..pi.len() {
+        if let Some(m) = pm[k] {
+            people[pi[k] as usize].paid.push(MonthPaid {
+                month: m,
+                medical_cents: mc.get(k).unwrap_or(0),
+                pharmacy_cents: rc.get(k).unwrap_or(0),
+                rows: rows.get(k).unwrap_or(0) as u32,
+            });
+        }
     }
     let _ = epoch_days;
     Ok(people)

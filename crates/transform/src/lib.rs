@@ -9,6 +9,7 @@
 //!     │              ├──▶ conditions (§3) ──▶ eligibility + outreach (§3)
 //!     │              └──▶ encounters (§1) ──▶ PersonEvents ──▶ measures (§4) ──▶ care_gaps
 //!     │                                                              └──▶ summary, worklist
+//!     │                                         PersonEvents ──▶ utilization, DiD (§5)
 //!     └── ValueSets (§2: shipped files + user overrides)
 //! ```
 //!
@@ -23,6 +24,7 @@ pub mod error;
 pub mod measures;
 pub mod params;
 pub mod summary;
+pub mod utilization;
 pub mod value_sets;
 
 pub use error::TransformError;

@@ -26,6 +26,7 @@ pub fn run_2025(input: PathBuf) -> (tempfile::TempDir, anyhow::Result<RunOutput>
         out: dir.path().join("out"),
         params: Params::calendar_year(2025),
         value_sets: vec![],
+        bootstrap: Default::default(),
     };
     let r = pipeline::run(&opts);
     (dir, r)
