@@ -214,18 +214,32 @@ fn data_quality(input: &InputLayer, vs: &ValueSets) -> Result<DataQuality> {
     Ok(dq)
 }
 
+/// What a run learnt along the way, for the manifest.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    pub coverage_check: CoverageCheck,
+    pub utilization: UtilizationQuality,
+    pub summary: Headline,
+    pub timings: Vec<StageTiming>,
+    pub output_rows: BTreeMap<String, usize>,
+    pub output_sha256: BTreeMap<String, String>,
+}
+
 impl Manifest {
     pub fn build(
         input: &InputLayer,
         vs: &ValueSets,
         opts: &RunOptions,
-        coverage_check: CoverageCheck,
-        utilization: UtilizationQuality,
-        summary: Headline,
-        timings: Vec<StageTiming>,
-        output_rows: BTreeMap<String, usize>,
-        output_sha256: BTreeMap<String, String>,
+        facts: RunFacts,
     ) -> Result<Self> {
+        let RunFacts {
+            coverage_check,
+            utilization,
+            summary,
+            timings,
+            output_rows,
+            output_sha256,
+        } = facts;
         let inputs = input
             .tables
             .values()

@@ -13,7 +13,7 @@ use caregap_transform::{
 };
 use polars::prelude::*;
 
-use crate::manifest::{self, Manifest, StageTiming};
+use crate::manifest::{self, Manifest, RunFacts, StageTiming};
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -177,15 +177,17 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
         &input,
         &vs,
         opts,
-        coverage,
-        util.quality,
-        headline,
-        timer.stages,
-        outputs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.height()))
-            .collect(),
-        hashes,
+        RunFacts {
+            coverage_check: coverage,
+            utilization: util.quality,
+            summary: headline,
+            timings: timer.stages,
+            output_rows: outputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.height()))
+                .collect(),
+            output_sha256: hashes,
+        },
     )?;
     manifest.write(&opts.out.join("run_manifest.json"))?;
     Ok(RunOutput {
