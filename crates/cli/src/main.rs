@@ -84,6 +84,12 @@ enum Command {
         /// Persons per part file.
         #[arg(long, default_value_t = 50_000)]
         chunk: usize,
+        /// Planted relative reduction of acute admissions after Health Home enrollment.
+        #[arg(long, default_value_t = 0.128)]
+        effect_admissions: f64,
+        /// Planted relative reduction of ED visits after Health Home enrollment.
+        #[arg(long, default_value_t = 0.082)]
+        effect_ed: f64,
     },
     /// Synthesize a small population, run the pipeline on it, and say where the outputs are.
     Demo {
@@ -238,6 +244,8 @@ fn real_main(cli: Cli) -> Result<()> {
             out,
             format,
             chunk,
+            effect_admissions,
+            effect_ed,
         } => {
             let (first, last) = parse_years(&years)?;
             let fmt = caregap_synth::Format::parse(&format)
@@ -249,6 +257,8 @@ fn real_main(cli: Cli) -> Result<()> {
                 last_year: last,
                 format: fmt,
                 chunk: chunk.max(1),
+                effect_admissions,
+                effect_ed,
                 ..Default::default()
             };
             let s = caregap_synth::generate(&cfg, &out)?;

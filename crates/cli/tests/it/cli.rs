@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use polars::prelude::SerReader;
+
 fn caregap() -> Command {
     Command::new(env!("CARGO_BIN_EXE_caregap"))
 }
@@ -161,4 +163,75 @@ fn gaps_prints_one_persons_rows_with_evidence() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("no care-gap rows"));
+}
+
+#[test]
+fn bootstrap_is_identical_on_one_and_two_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in");
+    let o = caregap()
+        .args([
+            "synth",
+            "--persons",
+            "1500",
+            "--seed",
+            "9",
+            "--out",
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run = |threads: &str| {
+        let out = d.path().join(format!("out{threads}"));
+        let o = caregap()
+            .env("RAYON_NUM_THREADS", threads)
+            .env("POLARS_MAX_THREADS", threads)
+            .args([
+                "run",
+                "--input",
+                input.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--bootstrap-draws",
+                "200",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let (a, b) = (run("1"), run("2"));
+    for name in [
+        "cost_effectiveness",
+        "utilization_monthly",
+        "care_gaps",
+        "measure_summary",
+        "eligibility",
+        "comparison_assignment",
+    ] {
+        let x = std::fs::read(a.join(format!("{name}.parquet"))).unwrap();
+        let y = std::fs::read(b.join(format!("{name}.parquet"))).unwrap();
+        assert_eq!(x, y, "{name}.parquet differs between 1 and 2 threads");
+    }
+    let ce = polars::prelude::ParquetReader::new(
+        std::fs::File::open(a.join("cost_effectiveness.parquet")).unwrap(),
+    )
+    .finish()
+    .unwrap();
+    assert_eq!(
+        ce.column("did_ci_low").unwrap().null_count(),
+        0,
+        "every interval is computed: {ce}"
+    );
 }
