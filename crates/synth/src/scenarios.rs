@@ -6,6 +6,11 @@
 //! its events and, beside them, every care-gap row they must produce (or the absence of one,
 //! `no_row`) and the person's eligibility — all decided by construction, never by running the
 //! measure code. Dates are drawn at random within the ranges each scenario needs.
+//!
+//! Scenario persons are kept off the outreach list (no program rule holds, or — for SSD, whose
+//! population needs schizophrenia or bipolar disorder — a death_date on the MP's last day, which
+//! only eligibility reads), so that their concentrated planted events stay out of the
+//! comparison group and cannot bias the difference-in-differences.
 
 use chrono::{Duration, NaiveDate};
 use rand::RngExt;
@@ -113,6 +118,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
     let first = cx.first.min(ymd(cx.cfg.last_year - 1, 1, 1));
     let birth = ymd(cx.cfg.last_year - 40, 6, 15);
     let mut coverage_end = last;
+    let mut death: Option<NaiveDate> = None;
     let mut plan = Plan {
         cx,
         name,
@@ -123,7 +129,8 @@ pub(crate) fn plant(cx: &mut Ctx) {
     let hi = plan.d(0, 10, 15);
     let d = plan.cx.day_between(lo, hi);
     let day = |n: i64| d + Duration::days(n);
-    let mh = "F20.9";
+    // A mental illness that is not SPMI: FUH applies, no eligibility rule holds.
+    let mh = "F32.9";
     match name {
         "fuh_day7" | "fuh_day8" | "fuh_visit_on_discharge_day" => {
             plan.cx.stay(day(-3), d, mh, "01");
@@ -140,7 +147,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 _ => (OPEN, OPEN, OPEN),
             };
             plan.stay_rows(d, Some((f7, f30)), tcm, CLOSED);
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_direct_transfer" => {
             plan.cx.stay(day(-6), day(-3), "J18.9", "02");
@@ -155,7 +162,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 "",
                 "the first component is not a discharge",
             );
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_mh_readmission_replaces" => {
             plan.cx.stay(day(-2), d, mh, "01");
@@ -167,7 +174,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.expect("tcm_7", d, OPEN, "", "no visit within 7 days");
             plan.expect("pcr_30", d, OPEN, "", "readmitted on D+10");
             plan.stay_rows(day(12), Some((CLOSED, CLOSED)), CLOSED, CLOSED);
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_non_mh_readmission_excludes" => {
             plan.cx.stay(day(-2), d, mh, "01");
@@ -180,14 +187,14 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.expect("tcm_7", d, CLOSED, "", "visit on D+2");
             plan.expect("pcr_30", d, OPEN, "", "readmitted on D+10");
             plan.stay_rows(day(11), None, OPEN, CLOSED);
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_death_during_stay" => {
             plan.cx.stay(day(-3), d, mh, "20");
             for m in ["fuh_7", "fuh_30", "tcm_7", "pcr_30"] {
                 plan.expect(m, d, EXCLUDED, "death during stay", "discharge status 20");
             }
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_discharge_in_last_30_days" => {
             let dd = plan.cx.day_between(plan.d(0, 12, 1), plan.d(0, 12, 28));
@@ -195,7 +202,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
             for m in ["fuh_7", "fuh_30", "tcm_7", "pcr_30"] {
                 plan.expect(m, dd, NO_ROW, "", "discharged after MP end - 31 days");
             }
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_not_continuously_enrolled" => {
             plan.cx.stay(day(-3), d, mh, "01");
@@ -204,7 +211,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.expect("fuh_30", d, NO_ROW, "", "Medicaid ends D+20");
             plan.expect("tcm_7", d, OPEN, "", "covered D..D+7, no visit");
             plan.expect("pcr_30", d, NO_ROW, "", "Medicaid ends D+20");
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "hospice_excludes_all" => {
             plan.cx.stay(day(-3), d, mh, "01");
@@ -218,7 +225,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
             for m in ["fuh_7", "fuh_30", "tcm_7", "pcr_30"] {
                 plan.expect(m, d, EXCLUDED, "hospice", "hospice HCPCS Q5003 in the MP");
             }
-            plan.conditions = vec![Cond::Smi];
+            plan.conditions = vec![Cond::MentalIllness];
         }
         "fum_follow_up_on_ed_date" => {
             plan.cx.ed_visit(d, "F41.1");
@@ -349,12 +356,9 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.conditions = vec![Cond::Hypertension];
         }
         "hba1c_closed" | "hba1c_no_test" | "hba1c_poor_control" => {
-            let a = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));
+            // In the population by a diabetes medication alone (no diagnosis, so no rule).
             let b = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 6, 30));
-            plan.cx
-                .office_visit(a, "99213", "11", [Some("E11.9"), None, None]);
-            plan.cx
-                .office_visit(b, "99214", "11", [Some("E11.9"), None, None]);
+            plan.cx.fill(b, "00000000101".into(), 30, 4, 40);
             let r = plan.cx.day_between(plan.d(0, 7, 1), plan.d(0, 11, 30));
             let end = plan.d(0, 12, 31);
             match name {
@@ -368,18 +372,18 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 }
                 _ => plan.expect("hba1c_poor", end, OPEN, "", "no HbA1c test"),
             }
-            plan.conditions = vec![Cond::Diabetes];
         }
         "ssd_closed" | "ssd_open" | "ssd_diabetes_excluded" => {
             let a = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 3, 31));
             plan.cx
-                .office_visit(a, "90834", "53", [Some(mh), None, None]);
+                .office_visit(a, "90834", "53", [Some("F20.9"), None, None]);
             plan.cx.office_visit(
                 a + Duration::days(30),
                 "90834",
                 "53",
-                [Some(mh), None, None],
+                [Some("F20.9"), None, None],
             );
+            death = Some(last);
             plan.cx
                 .fill(a + Duration::days(2), "00000000002".into(), 30, 50, 300);
             let end = plan.d(0, 12, 31);
@@ -431,7 +435,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
         person_id: cx.pid.clone(),
         gender: "female",
         birth_date: birth,
-        death_date: None,
+        death_date: death,
         start: first,
         end: coverage_end,
         payer: "MO HealthNet",
@@ -439,7 +443,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
         plan: "FFS",
     });
     let rules = program_rules(&conditions);
-    let covered = coverage_end >= last;
+    let covered = coverage_end >= last && death.is_none();
     cx.rows.truth.push(Truth {
         person_id: cx.pid.clone(),
         kind: "eligibility",
