@@ -50,6 +50,9 @@ struct PeriodArgs {
     /// Seed of the bootstrap (same seed, same interval, on any number of threads).
     #[arg(long, default_value_t = 20_120_101)]
     seed: u64,
+    /// Report suppression: counts from 1 to this are suppressed (CMS: 10).
+    #[arg(long, default_value_t = 10)]
+    suppression_threshold: u64,
 }
 
 #[derive(Subcommand)]
@@ -187,6 +190,10 @@ fn real_main(cli: Cli) -> Result<()> {
                     draws: period.bootstrap_draws,
                     seed: period.seed,
                 },
+                suppression: caregap_report::suppress::SuppressionRule {
+                    threshold: period.suppression_threshold,
+                    ..Default::default()
+                },
             };
             let r = pipeline::run(&opts)?;
             let rej = r.outputs.get("rejects").map(|d| d.height()).unwrap_or(0);
@@ -287,6 +294,7 @@ fn real_main(cli: Cli) -> Result<()> {
                 params: Params::calendar_year(cfg.last_year),
                 value_sets: vec![],
                 bootstrap: Default::default(),
+                suppression: Default::default(),
             };
             let r = pipeline::run(&opts)?;
             println!(

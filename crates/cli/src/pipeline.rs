@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use caregap_ingest::{read_input_layer, InputLayer};
+use caregap_report::html::{InputFileInfo, ReportInput};
+use caregap_report::suppress::SuppressionRule;
 use caregap_report::write_parquet_atomic;
 use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs};
 use caregap_transform::{
@@ -25,6 +27,8 @@ pub struct RunOptions {
     pub value_sets: Vec<PathBuf>,
     /// DiD bootstrap draws and seed (§5).
     pub bootstrap: BootstrapSettings,
+    /// Small-cell suppression of the HTML report (§7).
+    pub suppression: SuppressionRule,
 }
 
 /// What a run produced (frames are also written to `out`).
@@ -173,7 +177,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
         rows: outputs.values().map(DataFrame::height).sum(),
     });
 
-    let manifest = Manifest::build(
+    let mut manifest = Manifest::build(
         &input,
         &vs,
         opts,
@@ -189,6 +193,17 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
             output_sha256: hashes,
         },
     )?;
+    let t = Instant::now();
+    let html = caregap_report::html::render(&report_input(&manifest, &outputs, opts));
+    let report_hash = caregap_report::write_atomic(&opts.out.join("report.html"), html.as_bytes())?;
+    manifest
+        .output_sha256
+        .insert("report.html".into(), report_hash);
+    manifest.timings.push(StageTiming {
+        stage: "report".into(),
+        seconds: t.elapsed().as_secs_f64(),
+        rows: html.len(),
+    });
     manifest.write(&opts.out.join("run_manifest.json"))?;
     Ok(RunOutput {
         outputs,
@@ -266,4 +281,46 @@ pub fn person_gaps(out: &Path, person: &str) -> Result<String> {
         ));
     }
     Ok(s)
+}
+
+/// What the HTML report shows, from the run's outputs and manifest (no claims).
+fn report_input<'a>(
+    m: &Manifest,
+    outputs: &'a BTreeMap<&'static str, DataFrame>,
+    opts: &RunOptions,
+) -> ReportInput<'a> {
+    let p = &m.parameters;
+    ReportInput {
+        period_start: p.period_start.to_string(),
+        period_end: p.period_end.to_string(),
+        as_of: p.as_of.to_string(),
+        lookback_start: p.lookback_start.to_string(),
+        coverage_types: p.coverage_types.clone(),
+        caregap_version: m.caregap_version.clone(),
+        spec_version: m.spec_version.clone(),
+        value_set_version: m.value_sets.version.clone(),
+        value_set_files: m.value_sets.override_files.clone(),
+        value_sets_replaced: m.value_sets.replaced.clone(),
+        bootstrap_draws: m.bootstrap.draws,
+        bootstrap_seed: m.bootstrap.seed,
+        rule: opts.suppression,
+        inputs: m
+            .inputs
+            .iter()
+            .map(|f| InputFileInfo {
+                table: f.table.clone(),
+                file: f.file.clone(),
+                rows: f.rows,
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+        rows_read: m.data_quality.rows_read.clone(),
+        rows_rejected: m.data_quality.rows_rejected.clone(),
+        rejects_by_reason: m.data_quality.rejects_by_reason.clone(),
+        tables_absent: m.data_quality.tables_absent.clone(),
+        measure_summary: &outputs["measure_summary"],
+        utilization_monthly: &outputs["utilization_monthly"],
+        cost_effectiveness: &outputs["cost_effectiveness"],
+        eligibility: &outputs["eligibility"],
+    }
 }

@@ -1,11 +1,14 @@
 //! # caregap-report
 //!
 //! Owns what leaves the pipeline: Parquet outputs written atomically (temp file, then rename)
-//! with their SHA-256 recorded, and the run manifest. It never reads raw claims: it only
-//! receives frames that `caregap-transform` computed.
+//! with their SHA-256 recorded, and the evaluator's HTML report (`html`), whose every number
+//! passes through small-cell suppression (`suppress`, spec §7). It never reads raw claims: it
+//! only receives frames that `caregap-transform` computed.
 
 pub mod error;
+pub mod html;
 pub mod parquet;
+pub mod suppress;
 
 pub use error::ReportError;
 pub use parquet::{sha256_bytes, write_atomic, write_csv_atomic, write_parquet_atomic};

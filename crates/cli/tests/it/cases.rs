@@ -396,6 +396,7 @@ fn run_story(dir: &Path, tally: &mut Tally) {
             params,
             value_sets: value_sets.clone(),
             bootstrap: Default::default(),
+            suppression: Default::default(),
         };
         let result = pipeline::run(&opts);
         let wants: Vec<&str> = run

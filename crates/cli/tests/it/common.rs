@@ -27,6 +27,7 @@ pub fn run_2025(input: PathBuf) -> (tempfile::TempDir, anyhow::Result<RunOutput>
         params: Params::calendar_year(2025),
         value_sets: vec![],
         bootstrap: Default::default(),
+        suppression: Default::default(),
     };
     let r = pipeline::run(&opts);
     (dir, r)

@@ -4,9 +4,11 @@
 //! - `ingest`: bad input, one test per §8 problem, and format equivalence.
 //! - `synth`: generator determinism and agreement with its planted ground truth.
 //! - `cli`: the binary's exit statuses and messages.
+//! - `report`: the HTML report's skeleton, suppression, and a real browser.
 
 mod cases;
 mod cli;
 mod common;
 mod ingest;
+mod report;
 mod synth;

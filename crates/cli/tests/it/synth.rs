@@ -170,6 +170,7 @@ fn care_gaps_agree_with_every_planted_scenario() {
         params: caregap_transform::Params::calendar_year(2025),
         value_sets: vec![],
         bootstrap: Default::default(),
+        suppression: Default::default(),
     };
     caregap_cli::pipeline::run(&opts).unwrap();
     let a = caregap_cli::verify::verify(&d.path().join("in"), &out).unwrap();
@@ -219,6 +220,7 @@ fn verify_catches_a_wrong_answer() {
         params: caregap_transform::Params::calendar_year(2025),
         value_sets: vec![],
         bootstrap: Default::default(),
+        suppression: Default::default(),
     };
     caregap_cli::pipeline::run(&opts).unwrap();
     let p = d.path().join("in/ground_truth.parquet");
