@@ -9,9 +9,16 @@
 //!                                                   └──▶ report::write_parquet_atomic + run_manifest.json
 //! ```
 
+pub mod config;
 pub mod manifest;
+pub mod outdir;
 pub mod pipeline;
 pub mod verify;
+
+/// An error in the command line or configuration (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 /// Exit statuses (README "Exit statuses").
 pub mod exit {
@@ -23,4 +30,6 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Input schema error (missing table or column, unreadable file).
     pub const INPUT_SCHEMA: i32 = 3;
+    /// A table's reject rate is above the configured limit.
+    pub const REJECT_RATE: i32 = 4;
 }

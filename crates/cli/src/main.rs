@@ -1,14 +1,15 @@
 //! The `caregap` binary. See the README for commands and exit statuses.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Result};
-use caregap_cli::exit;
+use anyhow::Result;
+use caregap_cli::config::PipelineFile;
 use caregap_cli::pipeline::{self, RunOptions};
+use caregap_cli::{exit, UsageError};
 use caregap_transform::Params;
-use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use polars::prelude::{CsvWriter, SerWriter};
 
 #[derive(Parser)]
@@ -18,55 +19,93 @@ use polars::prelude::{CsvWriter, SerWriter};
     about = "Care gaps, eligibility and cost-effectiveness for Medicaid Health Homes"
 )]
 struct Cli {
+    /// Log format on stderr: human-readable, or one JSON object per line for a scheduler.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    /// More log detail (info); CAREGAP_LOG=debug for more.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(clap::Args, Clone)]
-struct PeriodArgs {
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Every `run` setting; each one overrides the pipeline file's.
+#[derive(clap::Args, Clone, Default)]
+struct RunArgs {
+    /// Input folder (the input layer).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Output folder, replaced atomically by a successful run.
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Measurement period: a calendar year (`2025`) or `START..END` (`2025-04-01..2026-03-31`).
-    #[arg(long, default_value = "2025")]
-    period: String,
+    #[arg(long)]
+    period: Option<String>,
     /// Eligibility as-of date (default: the period's last day).
     #[arg(long)]
-    as_of: Option<NaiveDate>,
+    as_of: Option<String>,
     /// Start of the condition look-back (default: period start − 1 year).
     #[arg(long)]
-    lookback_start: Option<NaiveDate>,
+    lookback_start: Option<String>,
     /// payer_type values that count as coverage, comma-separated (case-insensitive).
-    #[arg(
-        long,
-        alias = "payer-types",
-        default_value = "medicaid",
-        value_delimiter = ','
-    )]
-    coverage_types: Vec<String>,
+    #[arg(long, alias = "payer-types", value_delimiter = ',')]
+    coverage_types: Option<Vec<String>>,
+    /// Measures to compute, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    measures: Option<Vec<String>>,
     /// Value-set override CSV (`value_set, code_system, code`); may be repeated.
     #[arg(long = "value-sets")]
     value_sets: Vec<PathBuf>,
-    /// Bootstrap draws for the difference-in-differences interval.
-    #[arg(long, default_value_t = 1000)]
-    bootstrap_draws: usize,
+    /// Bootstrap draws for the difference-in-differences interval (default 1000).
+    #[arg(long)]
+    bootstrap_draws: Option<usize>,
     /// Seed of the bootstrap (same seed, same interval, on any number of threads).
-    #[arg(long, default_value_t = 20_120_101)]
-    seed: u64,
-    /// Report suppression: counts from 1 to this are suppressed (CMS: 10).
-    #[arg(long, default_value_t = 10)]
-    suppression_threshold: u64,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Report suppression: counts from 1 to this are suppressed (default 10, as CMS).
+    #[arg(long)]
+    suppression_threshold: Option<u64>,
+    /// Largest share (0–1) of rejected rows a table may have; above it, exit 4.
+    #[arg(long)]
+    max_reject_rate: Option<f64>,
+}
+
+impl RunArgs {
+    fn as_pipeline(&self) -> PipelineFile {
+        let date = |s: &Option<String>| s.clone().map(caregap_cli::config::DateValue::Text);
+        PipelineFile {
+            input: self.input.clone(),
+            output: self.out.clone(),
+            period: self.period.clone(),
+            as_of: date(&self.as_of),
+            lookback_start: date(&self.lookback_start),
+            coverage_types: self.coverage_types.clone(),
+            measures: self.measures.clone(),
+            value_sets: (!self.value_sets.is_empty()).then(|| self.value_sets.clone()),
+            suppression_threshold: self.suppression_threshold,
+            bootstrap_draws: self.bootstrap_draws,
+            seed: self.seed,
+            max_reject_rate: self.max_reject_rate,
+        }
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the pipeline on an input folder and write every output.
+    /// Run the pipeline (from a pipeline file, the options, or both) and write every output.
     Run {
-        #[arg(long)]
-        input: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
+        /// A pipeline file (`pipelines/monthly.toml`); options given here override it.
+        pipeline: Option<PathBuf>,
         #[command(flatten)]
-        period: PeriodArgs,
+        args: RunArgs,
     },
-    /// Check an input folder and report every problem (rejects by reason), writing nothing.
+    /// Check an input folder and report every problem at once, writing nothing.
     Validate {
         #[arg(long)]
         input: PathBuf,
@@ -136,34 +175,6 @@ enum ValueSetCommand {
     },
 }
 
-/// An error in the command line or configuration (exit 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct UsageError(String);
-
-fn parse_period(a: &PeriodArgs) -> Result<Params> {
-    let s = a.period.trim();
-    let mut p = if let Some((x, y)) = s.split_once("..") {
-        let d = |t: &str| {
-            NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
-                .map_err(|_| UsageError(format!("--period: `{t}` is not a date (YYYY-MM-DD)")))
-        };
-        Params::for_period(d(x)?, d(y)?).map_err(|e| UsageError(e.to_string()))?
-    } else {
-        let year: i32 = s
-            .parse()
-            .map_err(|_| UsageError(format!("--period: `{s}` is neither a year nor START..END")))?;
-        Params::calendar_year(year)
-    };
-    if let Some(d) = a.as_of {
-        p.as_of = d;
-    }
-    if let Some(d) = a.lookback_start {
-        p.lookback_start = d;
-    }
-    Ok(p.with_coverage_types(&a.coverage_types))
-}
-
 fn parse_years(s: &str) -> Result<(i32, i32)> {
     let bad = || UsageError(format!("--years: `{s}` is not FIRST-LAST (e.g. 2023-2025)"));
     let (a, b) = s.split_once('-').ok_or_else(bad)?;
@@ -177,73 +188,72 @@ fn parse_years(s: &str) -> Result<(i32, i32)> {
     Ok((a, b))
 }
 
+/// A spinner on a terminal only (never in CI or when stderr is piped).
+fn progress(message: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(message.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(pb)
+}
+
+fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs) -> Result<()> {
+    let file = match &pipeline_file {
+        Some(p) => PipelineFile::load(p)?,
+        None => PipelineFile::default(),
+    };
+    let opts = file.overridden_by(args.as_pipeline()).into_options()?;
+    tracing::info!(input = %opts.input.display(), out = %opts.out.display(), period = %format!("{}..{}", opts.params.period_start, opts.params.period_end), "run started");
+    let pb = progress("caregap: running the pipeline…");
+    let r = pipeline::run(&opts);
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let r = r?;
+    for t in &r.manifest.timings {
+        tracing::info!(stage = %t.stage, rows = t.rows, seconds = t.seconds, "stage done");
+    }
+    let rej = r.outputs.get("rejects").map(|d| d.height()).unwrap_or(0);
+    println!(
+        "caregap: wrote {} outputs, report.html and run_manifest.json to {} ({} rows rejected; see rejects.parquet)",
+        r.outputs.len(),
+        opts.out.display(),
+        rej
+    );
+    Ok(())
+}
+
+fn validate_command(input: PathBuf) -> Result<()> {
+    let report = caregap_ingest::validate::validate(&input);
+    for t in &report.tables {
+        println!("{:<24} {}", t.0, t.1);
+    }
+    if !report.errors.is_empty() {
+        println!("\ninput schema errors:");
+        for e in &report.errors {
+            println!("  {e}");
+        }
+    }
+    if !report.rejects.is_empty() {
+        println!("\nrejected rows (table, file, row, column, reason):");
+        for r in &report.rejects {
+            println!("  {r}");
+        }
+    }
+    let n = report.errors.len() + report.rejects.len();
+    println!("\n{n} problem(s) found");
+    if !report.errors.is_empty() {
+        anyhow::bail!(report.errors.into_iter().next().expect("non-empty"));
+    }
+    Ok(())
+}
+
 fn real_main(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { input, out, period } => {
-            let params = parse_period(&period)?;
-            let opts = RunOptions {
-                input,
-                out: out.clone(),
-                params,
-                value_sets: period.value_sets.clone(),
-                bootstrap: caregap_transform::utilization::BootstrapSettings {
-                    draws: period.bootstrap_draws,
-                    seed: period.seed,
-                },
-                suppression: caregap_report::suppress::SuppressionRule {
-                    threshold: period.suppression_threshold,
-                    ..Default::default()
-                },
-            };
-            let r = pipeline::run(&opts)?;
-            let rej = r.outputs.get("rejects").map(|d| d.height()).unwrap_or(0);
-            println!(
-                "caregap: wrote {} outputs to {} ({} rows rejected; see rejects.parquet)",
-                r.outputs.len(),
-                out.display(),
-                rej
-            );
-        }
-        Command::Validate { input } => {
-            let layer = pipeline::validate(&input)?;
-            let mut problems = 0;
-            for t in layer.tables.values() {
-                if t.present {
-                    println!(
-                        "{:<24} {:>10} rows read {:>8} rejected",
-                        t.name, t.rows_read, t.rows_rejected
-                    );
-                } else {
-                    println!("{:<24} absent", t.name);
-                }
-            }
-            let rej = &layer.rejects;
-            if rej.height() > 0 {
-                println!("\nrejected rows (table, file, row, column, reason):");
-                let cols: Vec<_> = ["table", "file", "row", "column", "reason"]
-                    .iter()
-                    .map(|c| {
-                        rej.column(c)
-                            .and_then(|s| s.cast(&polars::prelude::DataType::String))
-                    })
-                    .collect::<Result<_, _>>()?;
-                for i in 0..rej.height() {
-                    let v: Vec<String> = cols
-                        .iter()
-                        .map(|c| {
-                            c.str()
-                                .ok()
-                                .and_then(|s| s.get(i))
-                                .unwrap_or("")
-                                .to_string()
-                        })
-                        .collect();
-                    println!("  {}", v.join(", "));
-                    problems += 1;
-                }
-            }
-            println!("\n{problems} problem(s) found");
-        }
+        Command::Run { pipeline, args } => run_command(pipeline, args)?,
+        Command::Validate { input } => validate_command(input)?,
         Command::Synth {
             persons,
             seed,
@@ -268,7 +278,12 @@ fn real_main(cli: Cli) -> Result<()> {
                 effect_ed,
                 ..Default::default()
             };
-            let s = caregap_synth::generate(&cfg, &out)?;
+            let pb = progress("caregap synth: generating…");
+            let s = caregap_synth::generate(&cfg, &out);
+            if let Some(pb) = pb {
+                pb.finish_and_clear();
+            }
+            let s = s?;
             println!(
                 "caregap synth: {} persons, {} rows in all, written to {}",
                 persons,
@@ -288,14 +303,11 @@ fn real_main(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             caregap_synth::generate(&cfg, &data)?;
-            let opts = RunOptions {
-                input: data.clone(),
-                out: out.join("output"),
-                params: Params::calendar_year(cfg.last_year),
-                value_sets: vec![],
-                bootstrap: Default::default(),
-                suppression: Default::default(),
-            };
+            let opts = RunOptions::new(
+                data.clone(),
+                out.join("output"),
+                Params::calendar_year(cfg.last_year),
+            );
             let r = pipeline::run(&opts)?;
             println!(
                 "caregap demo: synthesized {persons} persons into {}",
@@ -310,12 +322,14 @@ fn real_main(cli: Cli) -> Result<()> {
             for (name, df) in &r.outputs {
                 println!("  {name:<24}.parquet {:>10} rows", df.height());
             }
+            println!("  report.html              the evaluator's report (open it in a browser)");
             println!("  run_manifest.json");
             println!(
                 "planted ground truth: {}",
                 data.join("ground_truth.parquet").display()
             );
         }
+        Command::Gaps { person, out } => print!("{}", pipeline::person_gaps(&out, &person)?),
         Command::VerifyTruth { input, out } => {
             let a = caregap_cli::verify::verify(&input, &out)?;
             for d in a.disagreements.iter().take(50) {
@@ -333,9 +347,6 @@ fn real_main(cli: Cli) -> Result<()> {
                     a.disagreements.len()
                 );
             }
-        }
-        Command::Gaps { person, out } => {
-            print!("{}", pipeline::person_gaps(&out, &person)?);
         }
         Command::ValueSets {
             command: ValueSetCommand::Export { out, value_sets },
@@ -356,6 +367,9 @@ fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<UsageError>().is_some() {
         return exit::USAGE;
     }
+    if e.downcast_ref::<pipeline::RejectRateExceeded>().is_some() {
+        return exit::REJECT_RATE;
+    }
     if let Some(ie) = e.downcast_ref::<caregap_ingest::IngestError>() {
         return if ie.is_input_schema_error() {
             exit::INPUT_SCHEMA
@@ -373,6 +387,19 @@ fn exit_code(e: &anyhow::Error) -> i32 {
     exit::FAILURE
 }
 
+fn init_logging(format: LogFormat, verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAREGAP_LOG")
+        .unwrap_or_else(|_| default.into());
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -386,19 +413,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CAREGAP_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    init_logging(cli.log_format, cli.verbose);
     match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let code = exit_code(&e);
+            tracing::error!(exit_status = code, "{e:#}");
             eprintln!("caregap: error: {e:#}");
-            let _ = anyhow!("");
-            ExitCode::from(exit_code(&e) as u8)
+            ExitCode::from(code as u8)
         }
     }
 }

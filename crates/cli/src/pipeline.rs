@@ -16,6 +16,7 @@ use caregap_transform::{
 use polars::prelude::*;
 
 use crate::manifest::{self, Manifest, RunFacts, StageTiming};
+use crate::outdir::{OutputLock, Staging};
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -29,7 +30,43 @@ pub struct RunOptions {
     pub bootstrap: BootstrapSettings,
     /// Small-cell suppression of the HTML report (§7).
     pub suppression: SuppressionRule,
+    /// Measures to compute (None = all).
+    pub measures: Option<Vec<String>>,
+    /// Largest share of rejected rows a table may have; above it the run fails with exit 4 and
+    /// its outputs go to a side folder for inspection.
+    pub max_reject_rate: Option<f64>,
 }
+
+impl RunOptions {
+    /// Options with the defaults for everything but the folders and the period.
+    pub fn new(input: PathBuf, out: PathBuf, params: Params) -> Self {
+        RunOptions {
+            input,
+            out,
+            params,
+            value_sets: vec![],
+            bootstrap: BootstrapSettings::default(),
+            suppression: SuppressionRule::default(),
+            measures: None,
+            max_reject_rate: None,
+        }
+    }
+}
+
+/// A table whose share of rejected rows is above the configured limit (exit status 4).
+#[derive(Debug, thiserror::Error)]
+#[error("reject rate above the limit ({limit}): {tables}; outputs were written to {side} for inspection, the live output {live} is untouched")]
+pub struct RejectRateExceeded {
+    pub limit: f64,
+    pub tables: String,
+    pub side: String,
+    pub live: String,
+}
+
+/// A write failure injected by `CAREGAP_FAIL_WRITE=<output>` (tests of what a failed run leaves).
+#[derive(Debug, thiserror::Error)]
+#[error("injected write failure while writing {0} (CAREGAP_FAIL_WRITE)")]
+pub struct InjectedFailure(pub String);
 
 /// What a run produced (frames are also written to `out`).
 #[derive(Debug)]
@@ -71,8 +108,62 @@ impl Timer {
     }
 }
 
-/// Run the pipeline and write every output into `opts.out`.
+/// Run the pipeline: lock the output folder, write every output into a staging folder beside
+/// it, and swap it into place only when all are complete (see [`crate::outdir`]).
 pub fn run(opts: &RunOptions) -> Result<RunOutput> {
+    let _lock = OutputLock::acquire(&opts.out)?;
+    let staging = Staging::new(&opts.out)?;
+    let out = compute_and_write(opts, staging.path())?;
+    if let Some(limit) = opts.max_reject_rate {
+        let over: Vec<String> = out
+            .manifest
+            .data_quality
+            .rows_read
+            .iter()
+            .filter_map(|(t, &read)| {
+                let rej = out
+                    .manifest
+                    .data_quality
+                    .rows_rejected
+                    .get(t)
+                    .copied()
+                    .unwrap_or(0);
+                (read > 0 && rej as f64 / read as f64 > limit)
+                    .then(|| format!("{t} {rej} of {read} rows rejected"))
+            })
+            .collect();
+        if !over.is_empty() {
+            let side = opts.out.with_file_name(format!(
+                "{}.reject-rate-exceeded",
+                opts.out
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default()
+            ));
+            staging.publish(&side)?;
+            return Err(RejectRateExceeded {
+                limit,
+                tables: over.join("; "),
+                side: side.display().to_string(),
+                live: opts.out.display().to_string(),
+            }
+            .into());
+        }
+    }
+    staging.publish(&opts.out)?;
+    tracing::info!(out = %opts.out.display(), "outputs published");
+    Ok(out)
+}
+
+fn fail_point(name: &str) -> Result<()> {
+    if std::env::var("CAREGAP_FAIL_WRITE").is_ok_and(|v| v == name) {
+        return Err(InjectedFailure(name.to_string()).into());
+    }
+    Ok(())
+}
+
+/// Compute everything and write it into `dir`.
+fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
     let vs = load_value_sets(&opts.value_sets)?;
     let p = &opts.params;
     let mut timer = Timer { stages: vec![] };
@@ -121,11 +212,28 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     )?;
     let gap_rows = timer.time(
         "measures",
-        || Ok(measures::evaluate_all(&people, p)),
+        || {
+            let mut rows = measures::evaluate_all(&people, p);
+            if let Some(keep) = &opts.measures {
+                for r in &mut rows {
+                    r.retain(|g| keep.iter().any(|k| k == g.measure));
+                }
+            }
+            Ok(rows)
+        },
         |r: &Vec<Vec<measures::GapRow>>| r.iter().map(Vec::len).sum(),
     )?;
     let care_gaps = measures::care_gaps_frame(&people, &gap_rows)?;
-    let counts = summary::summary_counts(&people, &gap_rows);
+    let in_force: Vec<&str> = measures::MEASURES
+        .iter()
+        .map(|m| m.0)
+        .filter(|m| {
+            opts.measures
+                .as_ref()
+                .is_none_or(|k| k.iter().any(|x| x == m))
+        })
+        .collect();
+    let counts = summary::summary_counts(&people, &gap_rows, &in_force);
     let measure_summary = summary::measure_summary_frame(&counts)?;
     let worklist = summary::worklist(care_gaps.clone().lazy(), p.as_of).collect()?;
     let util = timer.time(
@@ -156,16 +264,17 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     outputs.insert("comparison_assignment", util.comparison_assignment);
     outputs.insert("rejects", input.rejects.clone());
 
-    std::fs::create_dir_all(&opts.out)
-        .with_context(|| format!("cannot create output folder {}", opts.out.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     let t = Instant::now();
     let mut hashes = BTreeMap::new();
     for (name, df) in outputs.iter_mut() {
-        let path = opts.out.join(format!("{name}.parquet"));
+        fail_point(name)?;
+        let path = dir.join(format!("{name}.parquet"));
         hashes.insert(name.to_string(), write_parquet_atomic(df, &path)?);
     }
     if let Some(w) = outputs.get("worklist") {
-        let path = opts.out.join("worklist.csv");
+        let path = dir.join("worklist.csv");
         hashes.insert(
             "worklist.csv".into(),
             caregap_report::write_csv_atomic(&mut csv_ready(w)?, &path)?,
@@ -195,7 +304,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     )?;
     let t = Instant::now();
     let html = caregap_report::html::render(&report_input(&manifest, &outputs, opts));
-    let report_hash = caregap_report::write_atomic(&opts.out.join("report.html"), html.as_bytes())?;
+    fail_point("report")?;
+    let report_hash = caregap_report::write_atomic(&dir.join("report.html"), html.as_bytes())?;
     manifest
         .output_sha256
         .insert("report.html".into(), report_hash);
@@ -204,7 +314,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
         seconds: t.elapsed().as_secs_f64(),
         rows: html.len(),
     });
-    manifest.write(&opts.out.join("run_manifest.json"))?;
+    manifest.write(&dir.join("run_manifest.json"))?;
     Ok(RunOutput {
         outputs,
         manifest,

@@ -17,5 +17,10 @@ pub mod error;
 pub mod read;
 pub mod schema;
 
+/// `caregap validate`: every problem in one pass.
+pub mod validate {
+    pub use crate::read::{validate, ValidationReport};
+}
+
 pub use error::IngestError;
 pub use read::{read_input_layer, InputLayer, SourceFile, Table};

@@ -647,3 +647,101 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), Ingest
 fn checked_height(files: &[SourceFile]) -> usize {
     files.iter().map(|f| f.rows).sum()
 }
+
+/// Every problem in an input folder, found in one pass: schema errors of every file of every
+/// table (not only the first), and every rejected row.
+#[derive(Debug, Default)]
+pub struct ValidationReport {
+    /// (table, one-line status: rows read and rejected, or absent, or failed).
+    pub tables: Vec<(String, String)>,
+    /// Errors that would stop a run (exit status 3).
+    pub errors: Vec<String>,
+    /// Rejected rows as `table, file, row, column, reason`.
+    pub rejects: Vec<String>,
+}
+
+/// Check an input folder without stopping at the first problem.
+pub fn validate(dir: &Path) -> ValidationReport {
+    let mut rep = ValidationReport::default();
+    if !dir.is_dir() {
+        rep.errors
+            .push(IngestError::InputDirMissing(dir.to_path_buf()).to_string());
+        return rep;
+    }
+    for spec in schema::all_tables() {
+        let paths = match locate_table(dir, spec.name) {
+            Ok(p) => p,
+            Err(e) => {
+                rep.tables.push((spec.name.into(), "failed".into()));
+                rep.errors.push(e.to_string());
+                continue;
+            }
+        };
+        let mut file_errors = Vec::new();
+        for p in &paths {
+            if let Err(e) = scan_file(dir, &spec, p).and_then(|(lf, _)| {
+                lf.limit(0)
+                    .collect()
+                    .map(|_| ())
+                    .map_err(|e| IngestError::Unreadable {
+                        table: spec.name.to_string(),
+                        file: relative(dir, p),
+                        message: e.to_string(),
+                    })
+            }) {
+                file_errors.push(e.to_string());
+            }
+        }
+        if !file_errors.is_empty() {
+            rep.tables.push((spec.name.into(), "failed".into()));
+            rep.errors.extend(file_errors);
+            continue;
+        }
+        match read_table(dir, &spec) {
+            Ok((t, rejects)) => {
+                rep.tables.push((
+                    spec.name.into(),
+                    if t.present {
+                        format!(
+                            "{:>10} rows read {:>8} rejected",
+                            t.rows_read, t.rows_rejected
+                        )
+                    } else if spec.required {
+                        "absent (required)".into()
+                    } else {
+                        "absent".into()
+                    },
+                ));
+                let cols: Vec<Vec<String>> = ["table", "file", "row", "column", "reason"]
+                    .iter()
+                    .map(|c| {
+                        rejects
+                            .column(c)
+                            .and_then(|s| s.cast(&DataType::String))
+                            .map(|s| {
+                                s.str()
+                                    .map(|x| {
+                                        x.iter().map(|v| v.unwrap_or("").to_string()).collect()
+                                    })
+                                    .unwrap_or_default()
+                            })
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                for i in 0..rejects.height() {
+                    rep.rejects.push(
+                        cols.iter()
+                            .map(|c| c[i].as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                }
+            }
+            Err(e) => {
+                rep.tables.push((spec.name.into(), "failed".into()));
+                rep.errors.push(e.to_string());
+            }
+        }
+    }
+    rep
+}

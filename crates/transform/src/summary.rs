@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use crate::encounters::PersonEvents;
-use crate::measures::{lower_is_better, GapRow, Status, MEASURES};
+use crate::measures::{lower_is_better, GapRow, Status};
 
 /// z for a two-sided 95 % interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -56,11 +56,15 @@ impl Counts {
 /// (measure, group_type, group_id) → counts.
 pub type SummaryCounts = BTreeMap<(String, String, String), Counts>;
 
-/// Count every row into its groups.
-pub fn summary_counts(people: &[PersonEvents], rows: &[Vec<GapRow>]) -> SummaryCounts {
+/// Count every row into its groups; every measure in `measures` gets an `overall` row.
+pub fn summary_counts(
+    people: &[PersonEvents],
+    rows: &[Vec<GapRow>],
+    measures: &[&str],
+) -> SummaryCounts {
     let mut m: SummaryCounts = BTreeMap::new();
-    for (measure, _) in MEASURES {
-        m.entry((measure.into(), "overall".into(), "overall".into()))
+    for measure in measures {
+        m.entry((measure.to_string(), "overall".into(), "overall".into()))
             .or_default();
     }
     for (pe, rs) in people.iter().zip(rows) {

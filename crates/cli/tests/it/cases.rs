@@ -397,6 +397,8 @@ fn run_story(dir: &Path, tally: &mut Tally) {
             value_sets: value_sets.clone(),
             bootstrap: Default::default(),
             suppression: Default::default(),
+            measures: None,
+            max_reject_rate: None,
         };
         let result = pipeline::run(&opts);
         let wants: Vec<&str> = run

@@ -28,6 +28,8 @@ pub fn run_2025(input: PathBuf) -> (tempfile::TempDir, anyhow::Result<RunOutput>
         value_sets: vec![],
         bootstrap: Default::default(),
         suppression: Default::default(),
+        measures: None,
+        max_reject_rate: None,
     };
     let r = pipeline::run(&opts);
     (dir, r)

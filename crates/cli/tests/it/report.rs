@@ -19,6 +19,8 @@ fn run_on(input: PathBuf, out: &Path) -> String {
             seed: 1,
         },
         suppression: Default::default(),
+        measures: None,
+        max_reject_rate: None,
     };
     pipeline::run(&opts).unwrap();
     std::fs::read_to_string(out.join("report.html")).unwrap()

@@ -171,6 +171,8 @@ fn care_gaps_agree_with_every_planted_scenario() {
         value_sets: vec![],
         bootstrap: Default::default(),
         suppression: Default::default(),
+        measures: None,
+        max_reject_rate: None,
     };
     caregap_cli::pipeline::run(&opts).unwrap();
     let a = caregap_cli::verify::verify(&d.path().join("in"), &out).unwrap();
@@ -221,6 +223,8 @@ fn verify_catches_a_wrong_answer() {
         value_sets: vec![],
         bootstrap: Default::default(),
         suppression: Default::default(),
+        measures: None,
+        max_reject_rate: None,
     };
     caregap_cli::pipeline::run(&opts).unwrap();
     let p = d.path().join("in/ground_truth.parquet");

@@ -1,0 +1,270 @@
+//! Pipeline files (`pipelines/*.toml`) and how they combine with the command line: a setting
+//! given on the command line wins over the file, the file over the built-in default. Unknown
+//! keys are an error that names the key. Relative paths in a file are relative to the file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use caregap_report::suppress::SuppressionRule;
+use caregap_transform::utilization::BootstrapSettings;
+use caregap_transform::Params;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::pipeline::RunOptions;
+use crate::UsageError;
+
+/// A date written either as a TOML date (`2025-12-31`) or as a string (`"2025-12-31"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DateValue {
+    Toml(toml::value::Datetime),
+    Text(String),
+}
+
+impl DateValue {
+    fn parse(&self, key: &str) -> Result<NaiveDate> {
+        let s = match self {
+            DateValue::Toml(d) => d.to_string(),
+            DateValue::Text(s) => s.clone(),
+        };
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| UsageError(format!("`{key}`: `{s}` is not a date (YYYY-MM-DD)")).into())
+    }
+}
+
+/// The keys of a pipeline file. Every key is optional; see `pipelines/README.md`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// Input folder (the input layer).
+    pub input: Option<PathBuf>,
+    /// Output folder (replaced atomically by each successful run).
+    pub output: Option<PathBuf>,
+    /// Measurement period: a calendar year (`"2025"`) or `"2025-04-01..2026-03-31"`.
+    pub period: Option<String>,
+    /// Eligibility as-of date (default: the period's last day).
+    pub as_of: Option<DateValue>,
+    /// Condition look-back start (default: period start − 1 year).
+    pub lookback_start: Option<DateValue>,
+    /// payer_type values that count as coverage (default `["medicaid"]`).
+    pub coverage_types: Option<Vec<String>>,
+    /// Measures to compute (default: all).
+    pub measures: Option<Vec<String>>,
+    /// Value-set override CSVs.
+    pub value_sets: Option<Vec<PathBuf>>,
+    /// Report suppression threshold (default 10).
+    pub suppression_threshold: Option<u64>,
+    /// DiD bootstrap draws (default 1000).
+    pub bootstrap_draws: Option<usize>,
+    /// DiD bootstrap seed.
+    pub seed: Option<u64>,
+    /// Largest share of rejected rows a table may have (0–1); above it the run exits with 4.
+    pub max_reject_rate: Option<f64>,
+}
+
+impl PipelineFile {
+    /// Read a pipeline file; relative paths become relative to its folder.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!("cannot read pipeline file {}: {e}", path.display()))
+        })?;
+        let mut f: PipelineFile = toml::from_str(&text)
+            .map_err(|e| UsageError(format!("pipeline file {}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let rel = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = f.input.as_mut() {
+            rel(p);
+        }
+        if let Some(p) = f.output.as_mut() {
+            rel(p);
+        }
+        if let Some(v) = f.value_sets.as_mut() {
+            v.iter_mut().for_each(rel);
+        }
+        Ok(f)
+    }
+
+    /// `self` with every key that `over` sets replaced by it.
+    pub fn overridden_by(self, over: PipelineFile) -> PipelineFile {
+        PipelineFile {
+            input: over.input.or(self.input),
+            output: over.output.or(self.output),
+            period: over.period.or(self.period),
+            as_of: over.as_of.or(self.as_of),
+            lookback_start: over.lookback_start.or(self.lookback_start),
+            coverage_types: over.coverage_types.or(self.coverage_types),
+            measures: over.measures.or(self.measures),
+            value_sets: over.value_sets.or(self.value_sets),
+            suppression_threshold: over.suppression_threshold.or(self.suppression_threshold),
+            bootstrap_draws: over.bootstrap_draws.or(self.bootstrap_draws),
+            seed: over.seed.or(self.seed),
+            max_reject_rate: over.max_reject_rate.or(self.max_reject_rate),
+        }
+    }
+
+    /// Resolve into run options, with the built-in defaults for what is unset.
+    pub fn into_options(self) -> Result<RunOptions> {
+        let input = self.input.ok_or_else(|| {
+            UsageError("no input folder: give --input or `input` in a pipeline file".into())
+        })?;
+        let out = self.output.ok_or_else(|| {
+            UsageError("no output folder: give --out or `output` in a pipeline file".into())
+        })?;
+        let mut params = parse_period(self.period.as_deref().unwrap_or("2025"))?;
+        if let Some(d) = &self.as_of {
+            params.as_of = d.parse("as_of")?;
+        }
+        if let Some(d) = &self.lookback_start {
+            params.lookback_start = d.parse("lookback_start")?;
+        }
+        let params = params.with_coverage_types(
+            self.coverage_types
+                .unwrap_or_else(|| vec!["medicaid".into()]),
+        );
+        if params.coverage_types.is_empty() {
+            bail!(UsageError("coverage_types is empty".into()));
+        }
+        if let Some(ms) = &self.measures {
+            let known: Vec<&str> = caregap_transform::measures::MEASURES
+                .iter()
+                .map(|m| m.0)
+                .collect();
+            for m in ms {
+                if !known.contains(&m.as_str()) {
+                    bail!(UsageError(format!(
+                        "unknown measure `{m}` (known: {})",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        if let Some(r) = self.max_reject_rate {
+            if !(0.0..=1.0).contains(&r) {
+                bail!(UsageError(format!(
+                    "max_reject_rate must be between 0 and 1, not {r}"
+                )));
+            }
+        }
+        let threshold = self.suppression_threshold.unwrap_or(10);
+        if threshold >= 20 {
+            bail!(UsageError(format!(
+                "suppression_threshold {threshold} must be below 20"
+            )));
+        }
+        let boot = BootstrapSettings::default();
+        Ok(RunOptions {
+            input,
+            out,
+            params,
+            value_sets: self.value_sets.unwrap_or_default(),
+            bootstrap: BootstrapSettings {
+                draws: self.bootstrap_draws.unwrap_or(boot.draws),
+                seed: self.seed.unwrap_or(boot.seed),
+            },
+            suppression: SuppressionRule {
+                threshold,
+                ..Default::default()
+            },
+            measures: self.measures,
+            max_reject_rate: self.max_reject_rate,
+        })
+    }
+}
+
+/// `2025` or `2025-04-01..2026-03-31`.
+pub fn parse_period(s: &str) -> Result<Params> {
+    let s = s.trim();
+    if let Some((x, y)) = s.split_once("..") {
+        let d = |t: &str| {
+            NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
+                .map_err(|_| UsageError(format!("period: `{t}` is not a date (YYYY-MM-DD)")))
+        };
+        Ok(Params::for_period(d(x)?, d(y)?).map_err(|e| UsageError(e.to_string()))?)
+    } else {
+        let year: i32 = s
+            .parse()
+            .map_err(|_| UsageError(format!("period: `{s}` is neither a year nor START..END")))?;
+        if !(1900..=2100).contains(&year) {
+            bail!(UsageError(format!(
+                "period: year {year} is outside 1900–2100"
+            )));
+        }
+        Ok(Params::calendar_year(year))
+    }
+}
+
+/// Read the example files in `pipelines/` (tests keep them valid).
+pub fn example_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root.join("pipelines"))
+        .context("pipelines/")?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = toml::from_str::<PipelineFile>("input = \"x\"\nbootstrap_drawz = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bootstrap_drawz"), "{e}");
+    }
+
+    #[test]
+    fn dates_quoted_or_not() {
+        let f: PipelineFile = toml::from_str(
+            "as_of = 2025-10-31\nlookback_start = \"2024-01-01\"\ninput = \"i\"\noutput = \"o\"",
+        )
+        .unwrap();
+        let o = f.into_options().unwrap();
+        assert_eq!(
+            o.params.as_of,
+            NaiveDate::from_ymd_opt(2025, 10, 31).unwrap()
+        );
+        assert_eq!(
+            o.params.lookback_start,
+            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+        );
+    }
+
+    #[test]
+    fn command_line_wins_over_file() {
+        let file: PipelineFile =
+            toml::from_str("input = \"i\"\noutput = \"o\"\nperiod = \"2024\"\nseed = 1").unwrap();
+        let cli = PipelineFile {
+            period: Some("2025".into()),
+            ..Default::default()
+        };
+        let o = file.overridden_by(cli).into_options().unwrap();
+        assert_eq!(
+            o.params.period_start,
+            NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+        );
+        assert_eq!(o.bootstrap.seed, 1);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for text in [
+            "input = \"i\"\noutput = \"o\"\nmeasures = [\"fuh_8\"]",
+            "input = \"i\"\noutput = \"o\"\nmax_reject_rate = 2.0",
+            "input = \"i\"\noutput = \"o\"\nperiod = \"20x5\"",
+        ] {
+            let f: PipelineFile = toml::from_str(text).unwrap();
+            let e = f.into_options().unwrap_err();
+            assert!(e.downcast_ref::<UsageError>().is_some(), "{text}: {e}");
+        }
+    }
+}
