@@ -20,6 +20,11 @@ pub mod verify;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Input schema problems found by `caregap validate` (exit status 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputSchemaProblems(pub String);
+
 /// Exit statuses (README "Exit statuses").
 pub mod exit {
     /// Success.

@@ -245,7 +245,12 @@ fn validate_command(input: PathBuf) -> Result<()> {
     let n = report.errors.len() + report.rejects.len();
     println!("\n{n} problem(s) found");
     if !report.errors.is_empty() {
-        anyhow::bail!(report.errors.into_iter().next().expect("non-empty"));
+        return Err(caregap_cli::InputSchemaProblems(format!(
+            "{} input schema error(s); the first: {}",
+            report.errors.len(),
+            report.errors[0]
+        ))
+        .into());
     }
     Ok(())
 }
@@ -366,6 +371,11 @@ fn real_main(cli: Cli) -> Result<()> {
 fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<UsageError>().is_some() {
         return exit::USAGE;
+    }
+    if e.downcast_ref::<caregap_cli::InputSchemaProblems>()
+        .is_some()
+    {
+        return exit::INPUT_SCHEMA;
     }
     if e.downcast_ref::<pipeline::RejectRateExceeded>().is_some() {
         return exit::REJECT_RATE;

@@ -5,10 +5,13 @@
 //! - `synth`: generator determinism and agreement with its planted ground truth.
 //! - `cli`: the binary's exit statuses and messages.
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
+//! - `scheduled`: the bad-input suite, atomic/locked outputs, pipeline files, exit statuses,
+//!   JSON logs and property tests.
 
 mod cases;
 mod cli;
 mod common;
 mod ingest;
 mod report;
+mod scheduled;
 mod synth;
