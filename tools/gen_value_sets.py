@@ -66,10 +66,32 @@ SETS = {
   "diabetes_medication": [("ndc", "00000000101, 00000000102, 00000000103")],
 }
 
+# SNOMED CT concepts (exact codes) for the same value sets: the codes the Synthea sample and the
+# OMOP Eunomia Synthea27Nj sample in shared/data use, plus the core Synthea disease-module codes
+# of the same conditions, each chosen by concept meaning to match the ICD-10-CM definition
+# above. RxNorm: none of the two datasets' medications is an antipsychotic or a diabetes
+# medication, so no RxNorm code is shipped; a program adds them by override (system rxnorm).
+SNOMED = {
+  "mental_illness": "80583007, 58214004, 191736004, 13746004, 370143000, 36923009, 35489007, 197480006, 47505003, 268621008",
+  "serious_mental_illness": "58214004, 191736004, 13746004, 268621008",
+  "schizophrenia_bipolar": "58214004, 191736004, 13746004",
+  "substance_use_disorder": "361055000, 7200002, 5602001, 6525002",
+  "asthma": "233678006, 195967001",
+  "diabetes": "44054006, 46635009, 73211009",
+  "hypertension": "59621000, 38341003",
+  "cardiovascular": "59621000, 38341003, 53741008, 22298006, 399211009, 230690007, 88805009, 84114007, 49436004",
+  "overweight": "162864005, 408512008, 162863004",
+  "developmental_disability": "408856003, 35919005, 110359009",
+  "pregnancy": "72892002, 398254007, 198992004, 19169002, 156073000, 35999006, 47200007",
+  "esrd": "46177005, 105502003",
+}
+for name, codes_ in SNOMED.items():
+    SETS[name] = SETS[name] + [("snomed-ct", codes_)]
+
 def codes(system, spec):
     if system == "text":
         return spec.split("|")
-    if system == "loinc":
+    if system in ("loinc", "snomed-ct"):
         return [c.strip() for c in spec.split(",")]
     return expand(spec)
 

@@ -157,10 +157,26 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Convert another data model into caregap's input layer (then `caregap run` it).
+    Import {
+        #[command(subcommand)]
+        from: ImportCommand,
+    },
     /// Value-set commands.
     ValueSets {
         #[command(subcommand)]
         command: ValueSetCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A Synthea CSV export (docs/import-synthea.md).
+    Synthea {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -333,6 +349,26 @@ fn real_main(cli: Cli) -> Result<()> {
                 "planted ground truth: {}",
                 data.join("ground_truth.parquet").display()
             );
+        }
+        Command::Import { from } => {
+            let (name, report, out) = match from {
+                ImportCommand::Synthea { input, out } => (
+                    "synthea",
+                    caregap_import::synthea::import(&input, &out)?,
+                    out,
+                ),
+            };
+            println!(
+                "caregap import {name}: wrote the input layer to {}",
+                out.display()
+            );
+            for (t, n) in &report.rows_written {
+                println!("  {t:<24} {n:>10} rows");
+            }
+            for (reason, n) in &report.unmapped {
+                println!("  note: {n} {reason}");
+            }
+            println!("  import_report.json");
         }
         Command::Gaps { person, out } => print!("{}", pipeline::person_gaps(&out, &person)?),
         Command::VerifyTruth { input, out } => {

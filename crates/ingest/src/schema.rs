@@ -240,7 +240,9 @@ pub fn all_tables() -> Vec<TableSpec> {
                 req("claim_line_number", Int),
                 req("person_id", Text),
                 req("dispensing_date", Date),
-                req("ndc_code", Ndc),
+                opt("ndc_code", Ndc),
+                // caregap extension: an RxNorm code where no NDC is known (Synthea, OMOP).
+                opt("rxnorm_code", Text),
                 opt("days_supply", NonNegativeInt),
                 opt("quantity", Decimal),
                 opt("refills", Int),
@@ -252,7 +254,7 @@ pub fn all_tables() -> Vec<TableSpec> {
                 opt("data_source", Text),
             ],
             ordered_dates: vec![],
-            one_of: vec![],
+            one_of: vec!["ndc_code", "rxnorm_code"],
             unique_key: vec!["claim_id", "claim_line_number"],
         },
         TableSpec {

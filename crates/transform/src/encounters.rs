@@ -950,7 +950,11 @@ pub fn build_person_events(
     let dispensed = |set: &str, from: Expr| -> PolarsResult<DataFrame> {
         let rx = input
             .lazy("pharmacy_claim")
-            .filter(vs.matches(set, "ndc", col("ndc_code")))
+            .filter(vs.matches(set, "ndc", col("ndc_code")).or(vs.matches(
+                set,
+                "rxnorm",
+                col("rxnorm_code").str().strip_chars(lit(NULL)),
+            )))
             .select([
                 col("person_id"),
                 col("dispensing_date").alias("date"),

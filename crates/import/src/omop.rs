@@ -1,0 +1,1 @@
+//! OMOP CDM → input layer (placeholder module filled in below).
