@@ -178,6 +178,13 @@ enum ImportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// An OMOP CDM 5.3/5.4 folder, CSV or Parquet (docs/import-omop.md).
+    Omop {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -357,6 +364,9 @@ fn real_main(cli: Cli) -> Result<()> {
                     caregap_import::synthea::import(&input, &out)?,
                     out,
                 ),
+                ImportCommand::Omop { input, out } => {
+                    ("omop", caregap_import::omop::import(&input, &out)?, out)
+                }
             };
             println!(
                 "caregap import {name}: wrote the input layer to {}",

@@ -12,6 +12,7 @@
 //! OMOP CDM ────┘         └─▶ import_report.json (rows mapped, unmapped, by reason)
 //! ```
 
+pub mod omop;
 pub mod synthea;
 
 use std::collections::BTreeMap;
