@@ -72,6 +72,8 @@ pub struct Headline {
     pub acute_stays: usize,
     /// ED visits (person-dates, any date, including those resulting in admission).
     pub ed_visits: usize,
+    /// BP reading rows (observations and CPT II lines) dated in the MP.
+    pub bp_readings: usize,
     pub care_gap_rows: usize,
     pub open_care_gaps: usize,
 }
@@ -97,6 +99,7 @@ impl Headline {
             hh_enrolled: count("hh_enrolled")?,
             acute_stays: people.iter().map(|p| p.stays.len()).sum(),
             ed_visits: people.iter().map(|p| p.ed_visits.len()).sum(),
+            bp_readings: people.iter().map(|p| p.bp.len()).sum(),
             care_gap_rows: rows.iter().map(Vec::len).sum(),
             open_care_gaps: rows
                 .iter()

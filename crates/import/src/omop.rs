@@ -579,3 +579,79 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
     write_tables(out, tables, &mut report)?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn visit_with_concept_0_is_kept_without_a_visit_code_and_counted() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, t: &str| fs::write(d.path().join(n), t).unwrap();
+        w(
+            "PERSON.csv",
+            "person_id,year_of_birth,month_of_birth,day_of_birth,birth_datetime\n1,1980,2,3,\n",
+        );
+        w("OBSERVATION_PERIOD.csv", "observation_period_id,person_id,observation_period_start_date,observation_period_end_date\n1,1,2019-01-01,2021-12-31\n");
+        w("VISIT_OCCURRENCE.csv", "visit_occurrence_id,person_id,visit_concept_id,visit_start_date,visit_end_date\n10,1,0,2021-05-01,2021-05-01\n11,1,262,2021-06-01,2021-06-03\n");
+        w("CONDITION_OCCURRENCE.csv", "condition_occurrence_id,person_id,condition_concept_id,condition_start_date,condition_end_date,visit_occurrence_id,condition_source_value\n1,1,0,2021-05-01,,10,I10\n");
+        w("CONCEPT.csv", "concept_id,concept_code,vocabulary_id\n");
+        let rep = import(d.path(), &d.path().join("out")).unwrap();
+        assert_eq!(rep.unmapped["visits with an unmapped visit_concept_id (0 included): professional line, no visit code"], 1);
+        let m =
+            ParquetReader::new(fs::File::open(d.path().join("out/medical_claim.parquet")).unwrap())
+                .finish()
+                .unwrap();
+        let ids: Vec<&str> = m
+            .column("claim_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(
+            ids,
+            vec!["OMOP-V10", "OMOP-V11", "OMOP-V11-ED"],
+            "visit 0 kept; 262 gives an ED and a stay claim"
+        );
+        let v10 = m
+            .clone()
+            .lazy()
+            .filter(col("claim_id").eq(lit("OMOP-V10")))
+            .collect()
+            .unwrap();
+        assert_eq!(v10.column("hcpcs_code").unwrap().null_count(), 1);
+        assert_eq!(
+            v10.column("diagnosis_code_type")
+                .unwrap()
+                .str()
+                .unwrap()
+                .get(0),
+            Some("icd-10-cm")
+        );
+        assert_eq!(
+            v10.column("diagnosis_code_1")
+                .unwrap()
+                .str()
+                .unwrap()
+                .get(0),
+            Some("I10")
+        );
+        let birth =
+            ParquetReader::new(fs::File::open(d.path().join("out/eligibility.parquet")).unwrap())
+                .finish()
+                .unwrap();
+        let b = birth
+            .column("birth_date")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        assert_eq!(
+            b.str().unwrap().get(0),
+            Some("1980-02-03"),
+            "from year/month/day when birth_datetime is empty"
+        );
+    }
+}

@@ -509,3 +509,147 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
     )?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        fs::write(dir.join(name), text).unwrap();
+    }
+
+    /// A minimal export: P1 with Medicaid, P2 with no payer transition at all.
+    fn export(dir: &Path, encounters: &str) {
+        write(
+            dir,
+            "patients.csv",
+            "Id,BIRTHDATE,DEATHDATE\nP1,1980-01-01,\nP2,1990-05-05,\n",
+        );
+        write(dir, "payers.csv", "Id,NAME\nMCD,Medicaid\n");
+        write(dir, "payer_transitions.csv", "PATIENT,MEMBERID,START_YEAR,END_YEAR,PAYER\nP1,M1,2020-01-01T00:00:00Z,2022-01-01T00:00:00Z,MCD\n");
+        write(dir, "encounters.csv", &format!("Id,START,STOP,PATIENT,PAYER,ENCOUNTERCLASS,CODE,PAYER_COVERAGE,REASONCODE\n{encounters}"));
+        write(dir, "conditions.csv", "START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION\n2020-06-01,,P1,X,59621000,Hypertension\n");
+        write(
+            dir,
+            "observations.csv",
+            "DATE,PATIENT,ENCOUNTER,CATEGORY,CODE,DESCRIPTION,VALUE,UNITS,TYPE\n",
+        );
+        write(dir, "medications.csv", "START,STOP,PATIENT,PAYER,ENCOUNTER,CODE,DESCRIPTION,BASE_COST,PAYER_COVERAGE,DISPENSES,TOTALCOST\n2021-01-01T00:00:00Z,2021-03-31T00:00:00Z,P1,MCD,E1,860975,metformin,1,10.01,3,3\n");
+    }
+
+    fn read(path: &Path) -> DataFrame {
+        ParquetReader::new(fs::File::open(path).unwrap())
+            .finish()
+            .unwrap()
+    }
+
+    #[test]
+    fn encounter_spanning_midnight_starts_on_its_start_date() {
+        let d = tempfile::tempdir().unwrap();
+        export(
+            d.path(),
+            "E1,2021-03-01T23:30:00Z,2021-03-02T00:40:00Z,P1,MCD,emergency,50849002,120.50,\n",
+        );
+        import(d.path(), &d.path().join("out")).unwrap();
+        let m = read(&d.path().join("out/medical_claim.parquet"));
+        let start = m
+            .column("claim_start_date")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        let end = m
+            .column("claim_end_date")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        assert_eq!(start.str().unwrap().get(0), Some("2021-03-01"));
+        assert_eq!(end.str().unwrap().get(0), Some("2021-03-02"));
+        assert_eq!(
+            m.column("revenue_center_code")
+                .unwrap()
+                .str()
+                .unwrap()
+                .get(0),
+            Some("0450")
+        );
+        // The hypertension active since 2020-06-01 is a diagnosis of the visit.
+        assert_eq!(
+            m.column("diagnosis_code_1").unwrap().str().unwrap().get(0),
+            Some("59621000")
+        );
+        // Three fills of the medication, paid 10.01 split exactly: 3.34 + 3.34 + 3.33.
+        let rx = read(&d.path().join("out/pharmacy_claim.parquet"));
+        assert_eq!(rx.height(), 3);
+        let paid: f64 = rx
+            .column("paid_amount")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .flatten()
+            .sum();
+        assert!((paid - 10.01).abs() < 1e-9);
+    }
+
+    #[test]
+    fn inpatient_without_stop_is_a_one_day_stay_and_counted() {
+        let d = tempfile::tempdir().unwrap();
+        export(
+            d.path(),
+            "E1,2021-03-01T10:00:00Z,,P1,MCD,inpatient,1,5000,\n",
+        );
+        let rep = import(d.path(), &d.path().join("out")).unwrap();
+        assert_eq!(
+            rep.unmapped["inpatient encounters without a stop time (discharge = admission date)"],
+            1
+        );
+        let m = read(&d.path().join("out/medical_claim.parquet"));
+        let dis = m
+            .column("discharge_date")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        assert_eq!(dis.str().unwrap().get(0), Some("2021-03-01"));
+        assert_eq!(
+            m.column("bill_type_code").unwrap().str().unwrap().get(0),
+            Some("111")
+        );
+    }
+
+    #[test]
+    fn patient_with_no_payer_gets_an_uninsured_span() {
+        let d = tempfile::tempdir().unwrap();
+        export(
+            d.path(),
+            "E1,2021-03-01T10:00:00Z,2021-03-01T11:00:00Z,P2,,ambulatory,1,0,\n",
+        );
+        let rep = import(d.path(), &d.path().join("out")).unwrap();
+        assert_eq!(
+            rep.unmapped["patients without any payer (one uninsured span written)"],
+            1
+        );
+        let e = read(&d.path().join("out/eligibility.parquet"));
+        let p2 = e
+            .clone()
+            .lazy()
+            .filter(col("person_id").eq(lit("P2")))
+            .collect()
+            .unwrap();
+        assert_eq!(p2.height(), 1);
+        assert_eq!(
+            p2.column("payer_type").unwrap().str().unwrap().get(0),
+            Some("uninsured")
+        );
+        let end = p2
+            .column("enrollment_end_date")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        assert_eq!(
+            end.str().unwrap().get(0),
+            Some("2021-03-01"),
+            "to the last encounter"
+        );
+    }
+}

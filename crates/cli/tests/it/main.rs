@@ -4,6 +4,8 @@
 //! - `ingest`: bad input, one test per §8 problem, and format equivalence.
 //! - `synth`: generator determinism and agreement with its planted ground truth.
 //! - `cli`: the binary's exit statuses and messages.
+//! - `real_data`: the Tuva demo, Synthea and OMOP samples in shared/data, end to end, with
+//!   hand-counted figures and one traced person each.
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
 //! - `scheduled`: the bad-input suite, atomic/locked outputs, pipeline files, exit statuses,
 //!   JSON logs and property tests.
@@ -12,6 +14,7 @@ mod cases;
 mod cli;
 mod common;
 mod ingest;
+mod real_data;
 mod report;
 mod scheduled;
 mod synth;
