@@ -14,7 +14,8 @@
 //!   active on the visit date (start ≤ date ≤ end, open when the end is empty), the ICD-10-CM
 //!   source value where it is one, else the SNOMED concept code; one line per code system. Conditions without a visit become a
 //!   diagnosis-only professional line on their start date. Paid: COST.paid_by_payer
-//!   (Visit domain) when present.
+//!   (Visit domain) when present. PROCEDURE_OCCURRENCE rows coded in CPT4 or HCPCS become HCPCS
+//!   lines on their date; others are counted and left out.
 //! - **observation** / **lab_result**: MEASUREMENT by LOINC concept code (BP, BMI and tobacco
 //!   status to observation, the rest to lab_result).
 //! - **pharmacy_claim**: DRUG_EXPOSURE, RxNorm concept code in `rxnorm_code`.
@@ -449,7 +450,60 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
             concat_list([col("code")])?.alias("dx"),
         ])
         .select(sel);
-    let medical = concat([visit_lines, orphan_lines], UnionArgs::default())?
+    // Procedures in CPT4 / HCPCS become HCPCS lines on their date (they can be visits, tests
+    // or CPT II results); others (SNOMED procedures, as in Eunomia) are counted and left out.
+    let mut parts = vec![visit_lines, orphan_lines];
+    if let Some(pr) = table(input, "procedure_occurrence")? {
+        report
+            .rows_read
+            .insert("procedure_occurrence".into(), count(&pr)?);
+        let pr = pr.join(
+            concept.clone(),
+            [col("procedure_concept_id")],
+            [col("concept_id")],
+            JoinArgs::new(JoinType::Left),
+        );
+        let hcpcs = col("vocabulary_id")
+            .eq(lit("CPT4"))
+            .or(col("vocabulary_id").eq(lit("HCPCS")))
+            .fill_null(lit(false));
+        report.note(
+            "procedures not coded in CPT4 or HCPCS (left out)",
+            count(&pr.clone().filter(hcpcs.clone().not()))?,
+        );
+        let mut psel = vec![
+            concat_str([lit("OMOP-P"), col("procedure_occurrence_id")], "", false)
+                .alias("claim_id"),
+            lit(1i64).cast(DataType::Int64).alias("claim_line_number"),
+            lit("professional").alias("claim_type"),
+            col("person_id"),
+            date_of(col("procedure_date")).alias("claim_start_date"),
+            date_of(col("procedure_date")).alias("claim_end_date"),
+            date_of(col("procedure_date")).alias("claim_line_start_date"),
+            lit(NULL).cast(DataType::Date).alias("admission_date"),
+            lit(NULL).cast(DataType::Date).alias("discharge_date"),
+            lit(NULL)
+                .cast(DataType::String)
+                .alias("place_of_service_code"),
+            lit(NULL).cast(DataType::String).alias("bill_type_code"),
+            lit(NULL)
+                .cast(DataType::String)
+                .alias("revenue_center_code"),
+            col("concept_code").alias("hcpcs_code"),
+            lit(NULL).cast(DataType::Float64).alias("paid_amount"),
+            lit(NULL)
+                .cast(DataType::String)
+                .alias("diagnosis_code_type"),
+        ];
+        psel.extend((1..=25).map(|i| {
+            lit(NULL)
+                .cast(DataType::String)
+                .alias(format!("diagnosis_code_{i}"))
+        }));
+        psel.push(lit("omop").alias("data_source"));
+        parts.push(pr.filter(hcpcs).select(psel));
+    }
+    let medical = concat(parts, UnionArgs::default())?
         .sort(
             [
                 "person_id",

@@ -127,6 +127,9 @@ fn synthea_imports_and_runs() {
     assert_eq!(m.summary.acute_stays, 66);
     // ED: 75 `emergency` encounters on 75 distinct (patient, date).
     assert_eq!(m.summary.ed_visits, 75);
+    // Member-months, January 2021: patients with a non-NO_INSURANCE payer transition
+    // overlapping 2021-01 = 28.
+    assert_eq!(month_members(&r, "2021-01-01"), 28);
     // BP: observations with CODE 8480-6 or 8462-4 dated in 2021 = 102 rows.
     assert_eq!(m.summary.bp_readings, 102);
     // Trace, patient ef3b60ab-…: born 2000-03-18; condition 59621000 (hypertension) from
