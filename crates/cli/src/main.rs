@@ -235,9 +235,6 @@ fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs) -> Result<()> {
         pb.finish_and_clear();
     }
     let r = r?;
-    for t in &r.manifest.timings {
-        tracing::info!(stage = %t.stage, rows = t.rows, seconds = t.seconds, "stage done");
-    }
     let rej = r.outputs.get("rejects").map(|d| d.height()).unwrap_or(0);
     println!(
         "caregap: wrote {} outputs, report.html and run_manifest.json to {} ({} rows rejected; see rejects.parquet)",

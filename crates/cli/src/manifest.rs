@@ -34,6 +34,21 @@ pub struct StageTiming {
     pub stage: String,
     pub seconds: f64,
     pub rows: usize,
+    /// Peak resident memory of the process during the stage (Linux; null elsewhere).
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// Start a new peak-memory window (Linux: reset VmHWM through /proc/self/clear_refs).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory since the last reset, in MiB (Linux VmHWM).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// §9 coverage check.

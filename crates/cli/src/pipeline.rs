@@ -97,13 +97,16 @@ impl Timer {
         f: impl FnOnce() -> Result<T>,
         rows: impl Fn(&T) -> usize,
     ) -> Result<T> {
+        manifest::reset_peak_rss();
         let t = Instant::now();
         let v = f()?;
         self.stages.push(StageTiming {
             stage: stage.to_string(),
             seconds: t.elapsed().as_secs_f64(),
             rows: rows(&v),
+            peak_rss_mb: manifest::peak_rss_mb(),
         });
+        tracing::info!(stage, seconds = t.elapsed().as_secs_f64(), "stage done");
         Ok(v)
     }
 }
@@ -266,6 +269,7 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
 
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    manifest::reset_peak_rss();
     let t = Instant::now();
     let mut hashes = BTreeMap::new();
     for (name, df) in outputs.iter_mut() {
@@ -284,6 +288,7 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
         stage: "write".into(),
         seconds: t.elapsed().as_secs_f64(),
         rows: outputs.values().map(DataFrame::height).sum(),
+        peak_rss_mb: manifest::peak_rss_mb(),
     });
 
     let mut manifest = Manifest::build(
@@ -302,6 +307,7 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
             output_sha256: hashes,
         },
     )?;
+    manifest::reset_peak_rss();
     let t = Instant::now();
     let html = caregap_report::html::render(&report_input(&manifest, &outputs, opts));
     fail_point("report")?;
@@ -313,6 +319,7 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
         stage: "report".into(),
         seconds: t.elapsed().as_secs_f64(),
         rows: html.len(),
+        peak_rss_mb: manifest::peak_rss_mb(),
     });
     manifest.write(&dir.join("run_manifest.json"))?;
     Ok(RunOutput {

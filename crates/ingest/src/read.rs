@@ -27,6 +27,8 @@ pub struct SourceFile {
     pub sha256: String,
     /// Canonical column name → the name found in the file (`person_id` → `patient_id`).
     pub column_aliases: BTreeMap<String, String>,
+    /// Spec columns the file has (the others are all null).
+    pub columns_present: Vec<&'static str>,
 }
 
 /// One validated input table.
@@ -274,6 +276,12 @@ fn scan_file(
         .chain([lit(rel.clone()).alias("__file")])
         .collect();
     let lf = lf.select(exprs);
+    let columns_present: Vec<&'static str> = spec
+        .columns
+        .iter()
+        .filter(|c| has(c.name))
+        .map(|c| c.name)
+        .collect();
     let sha = sha256_file(path)?;
     Ok((
         lf,
@@ -283,6 +291,7 @@ fn scan_file(
             rows: 0,
             sha256: sha,
             column_aliases: aliases,
+            columns_present,
         },
     ))
 }
@@ -446,10 +455,12 @@ struct Check {
     failed: Expr,
 }
 
-fn checks(spec: &TableSpec) -> Vec<Check> {
+/// The row checks of a table; `present` = the columns some file has (a column no file has is
+/// all null: nothing to parse or check).
+fn checks(spec: &TableSpec, in_files: &std::collections::BTreeSet<&str>) -> Vec<Check> {
     let p = |c: &str| col(format!("__p_{c}"));
     let mut out = Vec::new();
-    for c in &spec.columns {
+    for c in spec.columns.iter().filter(|c| in_files.contains(c.name)) {
         if c.required {
             out.push(Check {
                 column: c.name,
@@ -546,12 +557,27 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), Ingest
         files.push(sf);
     }
     let raw = concat(frames, UnionArgs::default())?.with_row_index("__row", Some(1));
+    let present: std::collections::BTreeSet<&str> = files
+        .iter()
+        .flat_map(|f| f.columns_present.iter().copied())
+        .collect();
+    // Columns that no file has are typed nulls: no parsing, no checks.
     let parsed: Vec<Expr> = spec
         .columns
         .iter()
-        .map(|c| parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name)))
+        .map(|c| {
+            if present.contains(c.name) {
+                parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name))
+            } else if c.kind == Kind::DiagnosisSystem {
+                parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name))
+            } else {
+                lit(NULL)
+                    .cast(dtype_of(c.kind))
+                    .alias(format!("__p_{}", c.name))
+            }
+        })
         .collect();
-    let checks = checks(spec);
+    let checks = checks(spec, &present);
     let flags: Vec<Expr> = checks
         .iter()
         .enumerate()

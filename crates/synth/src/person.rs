@@ -95,6 +95,9 @@ impl Cond {
     }
 }
 
+/// Ancillary HCPCS of office visits (labs, venipuncture, ECG, chest X-ray): in no value set.
+const ANCILLARY: [&str; 6] = ["36415", "80053", "85025", "81001", "93000", "71046"];
+
 /// Neutral diagnoses: in no value set.
 const NEUTRAL_OUTPATIENT: [&str; 6] = ["Z00.00", "J06.9", "M54.50", "K21.9", "L30.9", "R51.9"];
 const NEUTRAL_ED: [&str; 5] = ["R07.9", "S93.401A", "J06.9", "R10.9", "S61.419A"];
@@ -235,6 +238,26 @@ impl Ctx<'_> {
             dx: [Some(dx), None, None],
             ..Default::default()
         });
+        // Lab and imaging lines of the facility claim.
+        for (line, rev) in [(2, "0300"), (3, "0320")] {
+            if self.p(0.7) {
+                let paid = self.money(40, 600);
+                self.rows.medical.push(ClaimLine {
+                    claim_id: id.clone(),
+                    line,
+                    institutional: true,
+                    person_id: self.pid.clone(),
+                    start: Some(d),
+                    end: Some(d),
+                    line_start: Some(d),
+                    bill_type: Some("131"),
+                    revenue: Some(rev),
+                    paid_cents: Some(paid),
+                    dx: [Some(dx), None, None],
+                    ..Default::default()
+                });
+            }
+        }
         let pro = self.money(80, 250);
         let code = self.pick(&["99283", "99284", "99285"]);
         let id2 = self.next_claim('E');
@@ -266,7 +289,15 @@ impl Ctx<'_> {
         let days = (dis - adm).num_days().max(1);
         let room = self.money(1500, 3000) * days;
         let other = self.money(500, 6000);
-        for (line, rev, paid) in [(1, "0100", room), (2, "0250", other)] {
+        let lab = self.money(100, 900);
+        let img = self.money(100, 1200);
+        for (line, rev, paid) in [
+            (1, "0100", room),
+            (2, "0250", other),
+            (3, "0300", lab),
+            (4, "0320", img),
+            (5, "0730", 0),
+        ] {
             self.rows.medical.push(ClaimLine {
                 claim_id: id.clone(),
                 line,
@@ -704,7 +735,9 @@ fn utilization(
     let bh = has(Smi) || has(Sud);
     let ed_rate = cfg.ed_base + 0.25 * chronic + if bh { 0.6 } else { 0.0 };
     let ip_rate = cfg.ip_base + 0.05 * chronic + if bh { 0.15 } else { 0.0 };
-    let visit_rate = 2.0 + 1.5 * chronic;
+    // Medicaid adults with chronic conditions see a clinician often; with the ancillary lines
+    // of each visit this gives about 15–30 medical claim lines per enrolled person-year.
+    let visit_rate = 4.0 + 2.5 * chronic;
     let person_dx: Vec<&'static str> = present
         .iter()
         .filter(|c| !matches!(c, Smoking | Overweight))
@@ -754,6 +787,12 @@ fn utilization(
             };
             let code = cx.pick(&["99213", "99214", "99212"]);
             let id = cx.office_visit(d, code, "11", [Some(dx), None, None]);
+            // Ancillary lines on the same claim: labs, venipuncture, ECG, imaging. None of
+            // these codes is in a value set, so they change no measure.
+            for _ in 0..cx.rng.random_range(0..4) {
+                let a = cx.pick(&ANCILLARY);
+                cx.add_line(&id, d, a, Some(dx));
+            }
             if has(Hypertension) && cx.p(0.35) {
                 let sys = cx.pick(&["3074F", "3075F", "3077F"]);
                 let dia = cx.pick(&["3078F", "3079F", "3080F"]);
@@ -763,6 +802,18 @@ fn utilization(
             if (has(Diabetes) || antipsychotic) && cx.p(0.15) {
                 let t = cx.pick(&["83036", "82947"]);
                 cx.add_line(&id, d, t, Some(dx));
+            }
+        }
+        // Behavioural-health therapy for people with a mental illness or SUD.
+        if !mh_dx.is_empty() || sud_dx.is_some() {
+            for _ in 0..poisson(cx, 0.6 * frac) {
+                let d = cx.pick(&days);
+                let dx = match (mh_dx.is_empty(), sud_dx) {
+                    (false, _) => cx.pick(&mh_dx),
+                    (true, Some(s)) => s,
+                    (true, None) => unreachable!("checked above"),
+                };
+                cx.office_visit(d, "90834", "53", [Some(dx), None, None]);
             }
         }
         // BP observations for hypertension.
