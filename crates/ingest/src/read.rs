@@ -566,9 +566,8 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), Ingest
         .columns
         .iter()
         .map(|c| {
-            if present.contains(c.name) {
-                parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name))
-            } else if c.kind == Kind::DiagnosisSystem {
+            // diagnosis_code_type defaults to icd-10-cm even when absent (§8).
+            if present.contains(c.name) || c.kind == Kind::DiagnosisSystem {
                 parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name))
             } else {
                 lit(NULL)
