@@ -390,15 +390,10 @@ fn run_story(dir: &Path, tally: &mut Tally) {
             .filter(|s| !s.is_empty())
             .map(|s| dir.join(s))
             .collect();
-        let opts = RunOptions {
-            input,
-            out: tmp.path().join("out"),
-            params,
-            value_sets: value_sets.clone(),
-            bootstrap: Default::default(),
-            suppression: Default::default(),
-            measures: None,
-            max_reject_rate: None,
+        let opts = {
+            let mut o = RunOptions::new(input, tmp.path().join("out"), params);
+            o.value_sets = value_sets.clone();
+            o
         };
         let result = pipeline::run(&opts);
         let wants: Vec<&str> = run

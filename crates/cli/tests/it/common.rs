@@ -21,16 +21,7 @@ pub fn shared() -> PathBuf {
 /// Run the pipeline for the 2025 calendar year on `input` into a fresh temp dir.
 pub fn run_2025(input: PathBuf) -> (tempfile::TempDir, anyhow::Result<RunOutput>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = RunOptions {
-        input,
-        out: dir.path().join("out"),
-        params: Params::calendar_year(2025),
-        value_sets: vec![],
-        bootstrap: Default::default(),
-        suppression: Default::default(),
-        measures: None,
-        max_reject_rate: None,
-    };
+    let opts = RunOptions::new(input, dir.path().join("out"), Params::calendar_year(2025));
     let r = pipeline::run(&opts);
     (dir, r)
 }

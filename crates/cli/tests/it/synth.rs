@@ -164,16 +164,11 @@ fn care_gaps_agree_with_every_planted_scenario() {
     };
     generate(&cfg, &d.path().join("in")).unwrap();
     let out = d.path().join("out");
-    let opts = caregap_cli::pipeline::RunOptions {
-        input: d.path().join("in"),
-        out: out.clone(),
-        params: caregap_transform::Params::calendar_year(2025),
-        value_sets: vec![],
-        bootstrap: Default::default(),
-        suppression: Default::default(),
-        measures: None,
-        max_reject_rate: None,
-    };
+    let opts = caregap_cli::pipeline::RunOptions::new(
+        d.path().join("in"),
+        out.clone(),
+        caregap_transform::Params::calendar_year(2025),
+    );
     caregap_cli::pipeline::run(&opts).unwrap();
     let a = caregap_cli::verify::verify(&d.path().join("in"), &out).unwrap();
     assert!(
@@ -216,16 +211,11 @@ fn verify_catches_a_wrong_answer() {
     };
     generate(&cfg, &d.path().join("in")).unwrap();
     let out = d.path().join("out");
-    let opts = caregap_cli::pipeline::RunOptions {
-        input: d.path().join("in"),
-        out: out.clone(),
-        params: caregap_transform::Params::calendar_year(2025),
-        value_sets: vec![],
-        bootstrap: Default::default(),
-        suppression: Default::default(),
-        measures: None,
-        max_reject_rate: None,
-    };
+    let opts = caregap_cli::pipeline::RunOptions::new(
+        d.path().join("in"),
+        out.clone(),
+        caregap_transform::Params::calendar_year(2025),
+    );
     caregap_cli::pipeline::run(&opts).unwrap();
     let p = d.path().join("in/ground_truth.parquet");
     let mut t = ParquetReader::new(fs::File::open(&p).unwrap())
