@@ -35,9 +35,28 @@ pub fn is_acute_stay_line() -> Expr {
         .fill_null(lit(false))
 }
 
+/// The diagnosis columns that hold at least one code (diagnosis_code_1 always): a column that
+/// no line fills is not scanned again and again.
+pub fn diagnosis_columns_in_use(input: &caregap_ingest::InputLayer) -> Vec<&'static str> {
+    let df = &input.table("medical_claim").data;
+    DIAGNOSIS_COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            *i == 0
+                || df
+                    .column(c)
+                    .map(|s| s.null_count() < df.height())
+                    .unwrap_or(false)
+        })
+        .map(|(_, c)| *c)
+        .collect()
+}
+
 /// The diagnosis long form: one row per (claim line, non-null diagnosis position) with
-/// `person_id, claim_id, claim_line_number, service_date, acute, system, position, code`.
-pub fn diagnosis_long(claims: LazyFrame) -> PolarsResult<LazyFrame> {
+/// `person_id, claim_id, claim_line_number, service_date, acute, system, position, code`,
+/// over the diagnosis `columns` in use.
+pub fn diagnosis_long(claims: LazyFrame, columns: &[&str]) -> PolarsResult<LazyFrame> {
     let mut keep = vec![
         col("person_id"),
         col("claim_id"),
@@ -46,9 +65,9 @@ pub fn diagnosis_long(claims: LazyFrame) -> PolarsResult<LazyFrame> {
         is_acute_stay_line().alias("acute"),
         col("diagnosis_code_type").alias("system"),
     ];
-    keep.extend(DIAGNOSIS_COLUMNS.iter().map(|c| col(*c)));
-    let base = claims.select(keep);
-    let parts: Vec<LazyFrame> = DIAGNOSIS_COLUMNS
+    keep.extend(columns.iter().map(|c| col(*c)));
+    let base = claims.select(keep).cache();
+    let parts: Vec<LazyFrame> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| {

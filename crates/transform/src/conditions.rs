@@ -66,7 +66,14 @@ pub fn condition_evidence(
             .and(d.lt_eq(date_lit(p.period_end)))
     };
     let claims = input.lazy("medical_claim");
-    let dx = diagnosis_long(claims.clone())?.filter(in_window(col("service_date")));
+    // Built once and reused by every condition.
+    let dx = diagnosis_long(
+        claims.clone(),
+        &crate::claims::diagnosis_columns_in_use(input),
+    )?
+    .filter(in_window(col("service_date")))
+    .collect()?
+    .lazy();
     let mut parts = Vec::new();
     for c in CONDITIONS {
         parts.push(dx.clone().filter(diagnosis_in(vs, c)).select([

@@ -27,7 +27,6 @@
 
 use std::collections::BTreeSet;
 
-use caregap_ingest::schema::DIAGNOSIS_COLUMNS;
 use caregap_ingest::InputLayer;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -359,9 +358,9 @@ pub fn principal_dx_in(vs: &ValueSets, set: &str) -> Expr {
     dx_system_match(vs, set, "diagnosis_code_1")
 }
 
-/// Any diagnosis position in `set`.
-pub fn any_dx_in(vs: &ValueSets, set: &str) -> Expr {
-    DIAGNOSIS_COLUMNS
+/// Any diagnosis position (of the `columns` in use) in `set`.
+pub fn any_dx_in(vs: &ValueSets, set: &str, columns: &[&str]) -> Expr {
+    columns
         .iter()
         .map(|c| dx_system_match(vs, set, c))
         .reduce(|a, b| a.or(b))
@@ -378,6 +377,7 @@ pub fn line_code_in(vs: &ValueSets, set: &str) -> Expr {
 
 /// Medical claim lines with the §1 flags the measures use.
 pub fn flagged_lines(input: &InputLayer, vs: &ValueSets) -> LazyFrame {
+    let dxc = crate::claims::diagnosis_columns_in_use(input);
     let inst = col("claim_type").eq(lit("institutional"));
     let inpatient_bill = bill_type_class()
         .eq(lit("11"))
@@ -405,10 +405,10 @@ pub fn flagged_lines(input: &InputLayer, vs: &ValueSets) -> LazyFrame {
             outpatient.alias("outpatient"),
             principal_dx_in(vs, "mental_illness").alias("dx1_mi"),
             principal_dx_in(vs, "substance_use_disorder").alias("dx1_sud"),
-            any_dx_in(vs, "substance_use_disorder").alias("sud_dx"),
-            any_dx_in(vs, "hypertension").alias("htn_dx"),
-            any_dx_in(vs, "esrd").alias("esrd_dx"),
-            any_dx_in(vs, "pregnancy").alias("preg_dx"),
+            any_dx_in(vs, "substance_use_disorder", &dxc).alias("sud_dx"),
+            any_dx_in(vs, "hypertension", &dxc).alias("htn_dx"),
+            any_dx_in(vs, "esrd", &dxc).alias("esrd_dx"),
+            any_dx_in(vs, "pregnancy", &dxc).alias("preg_dx"),
             vs.matches("mh_visit", "hcpcs", col("hcpcs_code"))
                 .or(vs.matches("mh_visit", "pos", col("place_of_service_code")))
                 .alias("mh_code"),
@@ -626,7 +626,37 @@ pub fn build_person_events(
         }
     }
 
-    let lines = flagged_lines(input, vs).cache();
+    // Flag every line once and keep only what the events below read: each event query then
+    // starts from this narrow frame instead of re-flagging the claims.
+    let lines = flagged_lines(input, vs)
+        .select([
+            col("person_id"),
+            col("claim_id"),
+            col("claim_line_number"),
+            col("date"),
+            col("claim_start_date"),
+            col("claim_end_date"),
+            col("admission_date"),
+            col("discharge_date"),
+            col("discharge_disposition_code"),
+            col("diagnosis_code_1"),
+            col("hcpcs_code"),
+            col("acute"),
+            col("nonacute"),
+            col("ed"),
+            col("outpatient"),
+            col("dx1_mi"),
+            col("dx1_sud"),
+            col("sud_dx"),
+            col("htn_dx"),
+            col("esrd_dx"),
+            col("preg_dx"),
+            col("fua_service"),
+            col("hospice"),
+            col("mh_visit"),
+        ])
+        .collect()?
+        .lazy();
 
     // Acute stay components.
     let comps = with_pidx(
@@ -989,11 +1019,17 @@ pub fn build_person_events(
     )?;
 
     // Conditions used by measures, with the claims that evidence them (look-back window).
-    let dx = diagnosis_long(input.lazy("medical_claim"))?.filter(
+    let dx = diagnosis_long(
+        input.lazy("medical_claim"),
+        &crate::claims::diagnosis_columns_in_use(input),
+    )?
+    .filter(
         col("service_date")
             .gt_eq(lookback)
             .and(col("service_date").lt_eq(mp_end.clone())),
-    );
+    )
+    .collect()?
+    .lazy();
     for (cond, is_diabetes) in [("diabetes", true), ("schizophrenia_bipolar", false)] {
         let present: BTreeSet<String> = conditions
             .clone()
