@@ -593,18 +593,10 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), Ingest
         .map(|(i, _)| col(format!("__c{i}")))
         .reduce(|a, b| a.or(b))
         .expect("every table has checks");
-    // Keep the parsed columns and the check flags, not the raw text: the raw values are read
-    // again below only for the (few) rejected rows.
-    let mut keep: Vec<Expr> = vec![col("__file"), col("__row"), col("__reject")];
-    keep.extend(spec.columns.iter().map(|c| col(format!("__p_{}", c.name))));
-    keep.extend((0..checks.len()).map(|i| col(format!("__c{i}"))));
-    let raw = raw.cache();
     let checked = raw
-        .clone()
         .with_columns(parsed)
         .with_columns(flags)
         .with_column(any_failed.alias("__reject"))
-        .select(keep)
         .collect()
         .map_err(|e| IngestError::Unreadable {
             table: spec.name.to_string(),
@@ -646,31 +638,8 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), Ingest
         )
         .collect()?;
     let rejected = checked.lazy().filter(col("__reject")).collect()?;
-    let rejected = if rejected.height() > 0 {
-        // The raw text of the rejected rows, for the `value` column.
-        let raw_cols: Vec<Expr> = std::iter::once(col("__row"))
-            .chain(spec.columns.iter().map(|c| col(c.name)))
-            .collect();
-        let raw_rows = raw.select(raw_cols).join(
-            rejected.clone().lazy().select([col("__row")]),
-            [col("__row")],
-            [col("__row")],
-            JoinArgs::new(JoinType::Semi),
-        );
-        rejected
-            .lazy()
-            .join(
-                raw_rows,
-                [col("__row")],
-                [col("__row")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .collect()?
-    } else {
-        rejected
-    };
     let mut rej_frames = vec![empty_rejects().lazy()];
-    for (i, c) in checks.iter().enumerate().filter(|_| rejected.height() > 0) {
+    for (i, c) in checks.iter().enumerate() {
         rej_frames.push(
             rejected
                 .clone()
