@@ -11,7 +11,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -137,7 +137,6 @@ fn main() {
             read as f64 / wall
         )
         .unwrap();
-        let _ = Path::new(&run_out);
     }
     println!("\nresults appended to {}", csv.display());
 }

@@ -132,7 +132,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) first: NaiveDate,
     pub(crate) last: NaiveDate,
     lookback: NaiveDate,
-    mp_start: NaiveDate,
 }
 
 pub(crate) fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -384,7 +383,6 @@ pub fn generate_person(cfg: &SynthConfig, idx: u64) -> Rows {
         first,
         last,
         lookback: ymd(cfg.last_year - 1, 1, 1),
-        mp_start,
     };
 
     if cx.p(cfg.scenario_rate) {
@@ -759,7 +757,6 @@ fn utilization(
         } else {
             ymd(month.year(), month.month() + 1, 1)
         };
-        let month_end = next - Duration::days(1);
         let days: Vec<NaiveDate> = (0..(next - month).num_days())
             .map(|i| month + Duration::days(i))
             .filter(|d| cov.covers(*d) && death.is_none_or(|x| *d <= x))
@@ -930,10 +927,8 @@ fn utilization(
             let ndc = format!("68180{:06}", cx.rng.random_range(0..1_000_000));
             cx.fill(d, ndc, 30, 4, 120);
         }
-        let _ = month_end;
         month = next;
     }
-    let _ = cx.mp_start;
 }
 
 #[cfg(test)]

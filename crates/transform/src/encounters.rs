@@ -36,7 +36,7 @@ use crate::claims::{
     stay_discharge,
 };
 use crate::conditions::diagnosis_in;
-use crate::params::{date_lit, epoch_days, in_list, Params};
+use crate::params::{date_lit, in_list, Params};
 use crate::value_sets::ValueSets;
 
 /// Bill-type classes (first two digits) of nonacute inpatient stays (§1).
@@ -1109,7 +1109,6 @@ pub fn build_person_events(
             });
         }
     }
-    let _ = epoch_days;
     Ok(people)
 }
 
@@ -1216,6 +1215,7 @@ mod tests {
 
     #[test]
     fn age_in_completed_years_leap_day() {
+        use crate::params::epoch_days;
         let b = epoch_days(chrono::NaiveDate::from_ymd_opt(2008, 2, 29).unwrap());
         let p = PersonEvents {
             birth: b,

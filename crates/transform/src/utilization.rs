@@ -36,7 +36,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::encounters::{month_index, month_start, PersonEvents};
-use crate::params::{epoch_days, from_epoch_days, Params};
+use crate::params::{epoch_days, Params};
 
 /// Bootstrap settings (§5).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -566,7 +566,6 @@ pub fn utilization(
             .cast(&DataType::Date)?
             .into(),
     ])?;
-    let _ = from_epoch_days;
     Ok(Utilization {
         monthly,
         cost_effectiveness,
