@@ -267,6 +267,7 @@ fn a_run_that_fails_midway_leaves_the_previous_output_intact() {
     )
     .unwrap();
     let o = run(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o2 = {
         let mut c = caregap();
         c.env("CAREGAP_FAIL_WRITE", "care_gaps");
@@ -279,7 +280,6 @@ fn a_run_that_fails_midway_leaves_the_previous_output_intact() {
         ]);
         c.output().unwrap()
     };
-    let _ = o;
     assert_eq!(o2.status.code(), Some(1), "{}", stderr(&o2));
     assert!(
         stderr(&o2).contains("injected write failure"),
