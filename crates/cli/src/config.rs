@@ -172,6 +172,7 @@ impl PipelineFile {
             },
             measures: self.measures,
             max_reject_rate: self.max_reject_rate,
+            buckets: None,
         })
     }
 }

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod manifest;
 pub mod outdir;
+pub mod partial;
 pub mod pipeline;
 pub mod verify;
 

@@ -76,6 +76,27 @@ struct RunArgs {
     max_reject_rate: Option<f64>,
 }
 
+/// How a run spends memory and threads (never what it computes: outputs are byte-identical
+/// whatever these are).
+#[derive(clap::Args, Clone, Default)]
+struct ScaleArgs {
+    /// Process the input in N person buckets one after another and merge them exactly
+    /// (bounds peak memory to about one bucket's).
+    #[arg(long, conflicts_with = "bucket")]
+    buckets: Option<u32>,
+    /// Peak memory to aim for (`4GiB`, `800MiB`); chooses the number of buckets from the
+    /// input's size. Ignored when --buckets is given.
+    #[arg(long, conflicts_with = "bucket")]
+    memory_limit: Option<String>,
+    /// Compute one bucket of a bucketed input (`caregap partition` or the Spark driver) and
+    /// write its partial to --out, for `caregap merge`.
+    #[arg(long)]
+    bucket: Option<u32>,
+    /// Worker threads (polars and rayon); default: every core.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
 impl RunArgs {
     fn as_pipeline(&self) -> PipelineFile {
         let date = |s: &Option<String>| s.clone().map(caregap_cli::config::DateValue::Text);
@@ -104,6 +125,31 @@ enum Command {
         pipeline: Option<PathBuf>,
         #[command(flatten)]
         args: RunArgs,
+        #[command(flatten)]
+        scale: ScaleArgs,
+    },
+    /// Write an input folder bucketed by person (`<table>/bucket=<i>/part-*.parquet`, Spark's
+    /// `pmod(xxhash64(person_id), N)`), for `caregap run --bucket i`.
+    Partition {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        buckets: u32,
+    },
+    /// Merge the outputs of `caregap run --bucket i` (every bucket once) into the outputs of a
+    /// whole run. Give it the settings the bucket runs had (they are checked).
+    Merge {
+        /// A pipeline file; options given here override it.
+        pipeline: Option<PathBuf>,
+        /// The bucket output folders.
+        #[arg(long, num_args = 1.., required = true)]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        args: RunArgs,
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Check an input folder and report every problem at once, writing nothing.
     Validate {
@@ -222,12 +268,82 @@ fn progress(message: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs) -> Result<()> {
-    let file = match &pipeline_file {
+/// Cap polars' and rayon's thread pools (before either starts).
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(UsageError("--threads must be at least 1".into()).into());
+        }
+        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("cannot set the thread pool: {e}"))?;
+    }
+    Ok(())
+}
+
+/// `4GiB`, `800MiB`, `2GB`, `1500000000` → bytes.
+fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || {
+        UsageError(format!(
+            "--memory-limit: `{s}` is not a size like 4GiB or 800MiB"
+        ))
+    };
+    let v: f64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(bad().into()),
+    };
+    Ok((v * mult) as u64)
+}
+
+fn pipeline_options(pipeline_file: &Option<PathBuf>, args: &RunArgs) -> Result<RunOptions> {
+    let file = match pipeline_file {
         Some(p) => PipelineFile::load(p)?,
         None => PipelineFile::default(),
     };
-    let opts = file.overridden_by(args.as_pipeline()).into_options()?;
+    file.overridden_by(args.as_pipeline()).into_options()
+}
+
+fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) -> Result<()> {
+    set_threads(scale.threads)?;
+    let mut opts = pipeline_options(&pipeline_file, &args)?;
+    if let Some(i) = scale.bucket {
+        let part = pipeline::run_bucket(&opts, i)?;
+        println!(
+            "caregap: bucket {i}: {} persons, {} care-gap rows, {} rows rejected; partial written to {} (merge with `caregap merge`)",
+            part.facts.headline.persons,
+            part.facts.headline.care_gap_rows,
+            part.frames.get("rejects").map(|d| d.height()).unwrap_or(0),
+            opts.out.display()
+        );
+        return Ok(());
+    }
+    opts.buckets = match (scale.buckets, &scale.memory_limit) {
+        (Some(0), _) => return Err(UsageError("--buckets must be at least 1".into()).into()),
+        (Some(n), _) => Some(n),
+        (None, Some(limit)) => {
+            let n = pipeline::buckets_for_memory(&opts.input, parse_size(limit)?)?;
+            tracing::info!(buckets = n, limit, "buckets chosen for the memory limit");
+            eprintln!(
+                "caregap: --memory-limit {limit}: processing the input in {n} person bucket(s)"
+            );
+            Some(n)
+        }
+        (None, None) => None,
+    };
     tracing::info!(input = %opts.input.display(), out = %opts.out.display(), period = %format!("{}..{}", opts.params.period_start, opts.params.period_end), "run started");
     let pb = progress("caregap: running the pipeline…");
     let r = pipeline::run(&opts);
@@ -277,7 +393,55 @@ fn validate_command(input: PathBuf) -> Result<()> {
 
 fn real_main(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { pipeline, args } => run_command(pipeline, args)?,
+        Command::Run {
+            pipeline,
+            args,
+            scale,
+        } => run_command(pipeline, args, scale)?,
+        Command::Partition {
+            input,
+            out,
+            buckets,
+        } => {
+            if buckets == 0 {
+                return Err(UsageError("--buckets must be at least 1".into()).into());
+            }
+            let s = caregap_ingest::partition::partition(&input, &out, buckets)?;
+            println!(
+                "caregap partition: {} into {buckets} person buckets at {}",
+                input.display(),
+                out.display()
+            );
+            for (t, rows) in &s.rows_per_bucket {
+                let total: usize = rows.iter().sum();
+                let (lo, hi) = (
+                    rows.iter().min().copied().unwrap_or(0),
+                    rows.iter().max().copied().unwrap_or(0),
+                );
+                println!("  {t:<24} {total:>12} rows, {lo}..{hi} per bucket");
+            }
+        }
+        Command::Merge {
+            pipeline,
+            inputs,
+            args,
+            threads,
+        } => {
+            set_threads(threads)?;
+            let mut args = args;
+            if args.input.is_none() {
+                // Only the manifest's input_folder uses it; the partials carry the rest.
+                args.input = Some(PathBuf::from("(bucket outputs)"));
+            }
+            let opts = pipeline_options(&pipeline, &args)?;
+            let r = pipeline::merge(&opts, &inputs)?;
+            println!(
+                "caregap merge: {} bucket outputs merged; wrote {} outputs, report.html and run_manifest.json to {}",
+                inputs.len(),
+                r.outputs.len(),
+                opts.out.display()
+            );
+        }
         Command::Validate { input } => validate_command(input)?,
         Command::Synth {
             persons,

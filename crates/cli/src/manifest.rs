@@ -13,14 +13,14 @@ use caregap_transform::params::{in_list, is_covered_payer};
 use caregap_transform::utilization::{BootstrapSettings, UtilizationQuality};
 use caregap_transform::{Params, ValueSets};
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::pipeline::RunOptions;
 
 /// Version of the measure specification implemented.
 pub const SPEC_VERSION: &str = "1.3";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputFile {
     pub table: String,
     pub file: String,
@@ -29,7 +29,7 @@ pub struct InputFile {
     pub column_aliases: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageTiming {
     pub stage: String,
     pub seconds: f64,
@@ -75,7 +75,7 @@ pub struct DataQuality {
 }
 
 /// Headline counts of a run.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Headline {
     /// Persons with an accepted eligibility row.
     pub persons: usize,
@@ -94,6 +94,19 @@ pub struct Headline {
 }
 
 impl Headline {
+    /// Add another set of persons' counts (all are counts over persons).
+    pub fn merge(&mut self, o: &Headline) {
+        self.persons += o.persons;
+        self.eligible += o.eligible;
+        self.outreach += o.outreach;
+        self.hh_enrolled += o.hh_enrolled;
+        self.acute_stays += o.acute_stays;
+        self.ed_visits += o.ed_visits;
+        self.bp_readings += o.bp_readings;
+        self.care_gap_rows += o.care_gap_rows;
+        self.open_care_gaps += o.open_care_gaps;
+    }
+
     pub fn new(
         people: &[PersonEvents],
         rows: &[Vec<GapRow>],
@@ -149,8 +162,9 @@ pub struct Manifest {
     pub output_sha256: BTreeMap<String, String>,
 }
 
-/// §9: which payer types were seen and how many eligibility rows the coverage types cover.
-pub fn coverage_check(input: &InputLayer, p: &Params) -> Result<CoverageCheck> {
+/// Payer types seen in the accepted eligibility rows (rows per type) and the rows the
+/// coverage types cover: the mergeable half of the §9 coverage check.
+pub fn payer_types_seen(input: &InputLayer, p: &Params) -> Result<(BTreeMap<String, u64>, u64)> {
     let df = input
         .lazy("eligibility")
         .group_by([col("payer_type")])
@@ -174,7 +188,12 @@ pub fn coverage_check(input: &InputLayer, p: &Params) -> Result<CoverageCheck> {
         .select([len().cast(DataType::UInt64).alias("n")])
         .collect()?;
     let covered = covered.column("n")?.u64()?.get(0).unwrap_or(0);
-    Ok(CoverageCheck {
+    Ok((seen, covered))
+}
+
+/// §9 coverage check from the payer types seen.
+pub fn coverage_check(seen: &BTreeMap<String, u64>, covered: u64, p: &Params) -> CoverageCheck {
+    CoverageCheck {
         coverage_types: p.coverage_types.clone(),
         coverage_types_not_seen: p
             .coverage_types
@@ -182,22 +201,51 @@ pub fn coverage_check(input: &InputLayer, p: &Params) -> Result<CoverageCheck> {
             .filter(|t| !seen.contains_key(*t))
             .cloned()
             .collect(),
-        payer_types_seen: seen,
+        payer_types_seen: seen.clone(),
         eligibility_rows_covered: covered,
-    })
+    }
 }
 
-fn data_quality(input: &InputLayer, vs: &ValueSets) -> Result<DataQuality> {
-    let mut dq = DataQuality::default();
+/// Rows read and rejected per table and the tables absent.
+pub fn table_counts(
+    input: &InputLayer,
+) -> (
+    BTreeMap<String, usize>,
+    BTreeMap<String, usize>,
+    Vec<String>,
+) {
+    let (mut read, mut rejected, mut absent) = (BTreeMap::new(), BTreeMap::new(), Vec::new());
     for (name, t) in &input.tables {
-        dq.rows_read.insert(name.to_string(), t.rows_read);
-        dq.rows_rejected.insert(name.to_string(), t.rows_rejected);
+        read.insert(name.to_string(), t.rows_read);
+        rejected.insert(name.to_string(), t.rows_rejected);
         if !t.present {
-            dq.tables_absent.push(name.to_string());
+            absent.push(name.to_string());
         }
     }
-    let by_reason = input
-        .rejects
+    (read, rejected, absent)
+}
+
+/// The input files as the manifest lists them.
+pub fn input_files(input: &InputLayer) -> Vec<InputFile> {
+    input
+        .tables
+        .values()
+        .flat_map(|t| {
+            t.files.iter().map(|f| InputFile {
+                table: t.name.to_string(),
+                file: f.relative.clone(),
+                rows: f.rows,
+                sha256: f.sha256.clone(),
+                column_aliases: f.column_aliases.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Rejected rows per table and reason.
+fn rejects_by_reason(rejects: &DataFrame) -> Result<BTreeMap<String, BTreeMap<String, u64>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let by_reason = rejects
         .clone()
         .lazy()
         .group_by([col("table"), col("reason")])
@@ -208,12 +256,16 @@ fn data_quality(input: &InputLayer, vs: &ValueSets) -> Result<DataQuality> {
     let ns = by_reason.column("n")?.u64()?;
     for i in 0..by_reason.height() {
         if let (Some(t), Some(r), Some(n)) = (tables.get(i), reasons.get(i), ns.get(i)) {
-            dq.rejects_by_reason
-                .entry(t.to_string())
+            out.entry(t.to_string())
                 .or_default()
                 .insert(r.to_string(), n);
         }
     }
+    Ok(out)
+}
+
+/// Claim lines whose diagnosis codes are in a system no loaded value set covers.
+pub fn lines_dx_system_without_value_set(input: &InputLayer, vs: &ValueSets) -> Result<u64> {
     let loaded: Vec<String> = ["icd-10-cm", "icd-9-cm", "snomed-ct"]
         .iter()
         .filter(|s| vs.has_system(s))
@@ -228,16 +280,13 @@ fn data_quality(input: &InputLayer, vs: &ValueSets) -> Result<DataQuality> {
         )
         .select([len().cast(DataType::UInt64).alias("n")])
         .collect()?;
-    dq.lines_dx_system_without_value_set = n.column("n")?.u64()?.get(0).unwrap_or(0);
-    Ok(dq)
+    Ok(n.column("n")?.u64()?.get(0).unwrap_or(0))
 }
 
 /// What a run learnt along the way, for the manifest.
 #[derive(Debug, Clone)]
 pub struct RunFacts {
     pub coverage_check: CoverageCheck,
-    pub utilization: UtilizationQuality,
-    pub summary: Headline,
     pub timings: Vec<StageTiming>,
     pub output_rows: BTreeMap<String, usize>,
     pub output_sha256: BTreeMap<String, String>,
@@ -245,40 +294,26 @@ pub struct RunFacts {
 
 impl Manifest {
     pub fn build(
-        input: &InputLayer,
+        facts: &crate::partial::PartialFacts,
+        rejects: &DataFrame,
         vs: &ValueSets,
         opts: &RunOptions,
-        facts: RunFacts,
+        run: RunFacts,
     ) -> Result<Self> {
         let RunFacts {
             coverage_check,
-            utilization,
-            summary,
             timings,
             output_rows,
             output_sha256,
-        } = facts;
-        let inputs = input
-            .tables
-            .values()
-            .flat_map(|t| {
-                t.files.iter().map(|f| InputFile {
-                    table: t.name.to_string(),
-                    file: f.relative.clone(),
-                    rows: f.rows,
-                    sha256: f.sha256.clone(),
-                    column_aliases: f.column_aliases.clone(),
-                })
-            })
-            .collect();
+        } = run;
         Ok(Manifest {
             caregap_version: env!("CARGO_PKG_VERSION").to_string(),
             spec_version: SPEC_VERSION.to_string(),
             parameters: opts.params.clone(),
             bootstrap: opts.bootstrap,
-            summary,
-            input_folder: opts.input.display().to_string(),
-            inputs,
+            summary: facts.headline.clone(),
+            input_folder: facts.input_folder.clone(),
+            inputs: facts.inputs.clone(),
             value_sets: ValueSetInfo {
                 version: caregap_transform::value_sets::SHIPPED_VERSION.to_string(),
                 override_files: opts
@@ -290,8 +325,12 @@ impl Manifest {
             },
             coverage_check,
             data_quality: DataQuality {
-                utilization,
-                ..data_quality(input, vs)?
+                rows_read: facts.rows_read.clone(),
+                rows_rejected: facts.rows_rejected.clone(),
+                rejects_by_reason: rejects_by_reason(rejects)?,
+                tables_absent: facts.tables_absent.clone(),
+                lines_dx_system_without_value_set: facts.lines_dx_system_without_value_set,
+                utilization: facts.utilization_quality.clone(),
             },
             timings,
             output_rows,

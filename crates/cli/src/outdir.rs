@@ -86,9 +86,7 @@ pub struct Staging {
 impl Staging {
     /// A fresh staging folder for `out` (a stale one of this process id is removed first).
     pub fn new(out: &Path) -> Result<Self, OutputError> {
-        if out.exists()
-            && !(out.is_dir() && (out.join("run_manifest.json").exists() || is_empty(out)))
-        {
+        if out.exists() && !(out.is_dir() && (is_output(out) || is_empty(out))) {
             return Err(OutputError::NotAnOutput(out.to_path_buf()));
         }
         let path = sibling(out, &format!("staging-{}", std::process::id()));
@@ -109,7 +107,7 @@ impl Staging {
     /// Move the staging folder to `target`, replacing what is there in one step.
     pub fn publish(mut self, target: &Path) -> Result<(), OutputError> {
         if target.exists() {
-            if !(target.join("run_manifest.json").exists() || is_empty(target)) {
+            if !(is_output(target) || is_empty(target)) {
                 return Err(OutputError::NotAnOutput(target.to_path_buf()));
             }
             exchange(&self.path, target)?;
@@ -129,6 +127,12 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// A folder caregap wrote: a run's output (`run_manifest.json`) or a bucket's partial
+/// (`partial.json`).
+fn is_output(dir: &Path) -> bool {
+    dir.join("run_manifest.json").exists() || dir.join(crate::partial::PARTIAL_FACTS).exists()
 }
 
 fn is_empty(dir: &Path) -> bool {

@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use caregap_ingest::{read_input_layer, InputLayer};
+use anyhow::{bail, Context, Result};
+use caregap_ingest::partition::{self, PartitionManifest};
+use caregap_ingest::{read_input_layer, read_input_layer_in, InputLayer, Layout};
 use caregap_report::html::{InputFileInfo, ReportInput};
 use caregap_report::suppress::SuppressionRule;
 use caregap_report::write_parquet_atomic;
-use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs};
+use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs, UtilizationPartial};
 use caregap_transform::{
     conditions, eligibility, encounters, measures, summary, Params, ValueSets,
 };
@@ -17,6 +18,8 @@ use polars::prelude::*;
 
 use crate::manifest::{self, Manifest, RunFacts, StageTiming};
 use crate::outdir::{OutputLock, Staging};
+use crate::partial::{Partial, PartialFacts};
+use crate::UsageError;
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -35,6 +38,9 @@ pub struct RunOptions {
     /// Largest share of rejected rows a table may have; above it the run fails with exit 4 and
     /// its outputs go to a side folder for inspection.
     pub max_reject_rate: Option<f64>,
+    /// Process the input in this many person buckets, one after another, and merge them
+    /// exactly (bounds memory; the outputs are byte-identical to an unbucketed run).
+    pub buckets: Option<u32>,
 }
 
 impl RunOptions {
@@ -49,6 +55,7 @@ impl RunOptions {
             suppression: SuppressionRule::default(),
             measures: None,
             max_reject_rate: None,
+            buckets: None,
         }
     }
 }
@@ -86,8 +93,8 @@ pub fn load_value_sets(files: &[PathBuf]) -> Result<ValueSets> {
     Ok(vs)
 }
 
-struct Timer {
-    stages: Vec<StageTiming>,
+pub(crate) struct Timer {
+    pub(crate) stages: Vec<StageTiming>,
 }
 
 impl Timer {
@@ -117,6 +124,11 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     let _lock = OutputLock::acquire(&opts.out)?;
     let staging = Staging::new(&opts.out)?;
     let out = compute_and_write(opts, staging.path())?;
+    publish_checked(opts, staging, out)
+}
+
+/// Publish a finished output, or, when a table's reject rate is above the limit, set it aside.
+fn publish_checked(opts: &RunOptions, staging: Staging, out: RunOutput) -> Result<RunOutput> {
     if let Some(limit) = opts.max_reject_rate {
         let over: Vec<String> = out
             .manifest
@@ -158,6 +170,52 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     Ok(out)
 }
 
+/// `caregap run --bucket i`: compute bucket `i` of a bucketed input (`caregap partition` or
+/// the Spark driver) and write its partial to `opts.out`, for `caregap merge`.
+pub fn run_bucket(opts: &RunOptions, bucket: u32) -> Result<Partial> {
+    let _lock = OutputLock::acquire(&opts.out)?;
+    let staging = Staging::new(&opts.out)?;
+    let vs = load_value_sets(&opts.value_sets)?;
+    let mut timer = Timer { stages: vec![] };
+    let anchors = bucket_anchors(&opts.input)?;
+    let n = PartitionManifest::read(&opts.input)?
+        .map(|m| m.buckets)
+        .unwrap_or(0);
+    let part = bucket_partial(opts, &vs, &anchors, bucket, n, &mut timer)?;
+    part.write(staging.path())?;
+    staging.publish(&opts.out)?;
+    Ok(part)
+}
+
+/// `caregap merge`: combine the partials of every bucket into the outputs of a whole run.
+pub fn merge(opts: &RunOptions, partials: &[PathBuf]) -> Result<RunOutput> {
+    let _lock = OutputLock::acquire(&opts.out)?;
+    let staging = Staging::new(&opts.out)?;
+    let vs = load_value_sets(&opts.value_sets)?;
+    let mut timer = Timer { stages: vec![] };
+    let part = timer.time(
+        "merge",
+        || {
+            let parts = partials
+                .iter()
+                .map(|p| Partial::read(p))
+                .collect::<Result<Vec<_>>>()?;
+            let merged = Partial::merge(parts)?;
+            if merged.facts.settings != settings_fingerprint(opts) {
+                bail!(UsageError(format!(
+                    "the buckets were computed with other settings than this merge's:\n  buckets: {}\n  merge:   {}\ngive `caregap merge` the options the bucket runs had",
+                    merged.facts.settings,
+                    settings_fingerprint(opts)
+                )));
+            }
+            Ok(merged)
+        },
+        |p: &Partial| p.frames.values().map(DataFrame::height).sum(),
+    )?;
+    let out = finish(part, &vs, opts, staging.path(), timer)?;
+    publish_checked(opts, staging, out)
+}
+
 fn fail_point(name: &str) -> Result<()> {
     if std::env::var("CAREGAP_FAIL_WRITE").is_ok_and(|v| v == name) {
         return Err(InjectedFailure(name.to_string()).into());
@@ -165,50 +223,134 @@ fn fail_point(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Compute everything and write it into `dir`.
-fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
-    let vs = load_value_sets(&opts.value_sets)?;
-    let p = &opts.params;
-    let mut timer = Timer { stages: vec![] };
+/// The settings that must agree between the buckets of one run and its merge.
+pub fn settings_fingerprint(opts: &RunOptions) -> String {
+    serde_json::json!({
+        "parameters": opts.params,
+        "bootstrap": opts.bootstrap,
+        "measures": opts.measures,
+        "value_sets": opts.value_sets,
+    })
+    .to_string()
+}
+
+/// The global enrollee anchor list of a bucketed input: the Health Home enrollment rows of
+/// every bucket, validated in their original order (a small table).
+fn bucket_anchors(dir: &Path) -> Result<Vec<(i32, String)>> {
+    let hh = read_input_layer_in(dir, Layout::AllBuckets, Some(&["health_home_enrollment"]))?;
+    Ok(utilization::enrollee_anchors(&hh)?)
+}
+
+fn bucket_partial(
+    opts: &RunOptions,
+    vs: &ValueSets,
+    anchors: &[(i32, String)],
+    bucket: u32,
+    buckets: u32,
+    timer: &mut Timer,
+) -> Result<Partial> {
     let input: InputLayer = timer.time(
         "ingest",
-        || Ok(read_input_layer(&opts.input)?),
+        || {
+            Ok(read_input_layer_in(
+                &opts.input,
+                Layout::Bucket(bucket),
+                None,
+            )?)
+        },
         |i: &InputLayer| i.tables.values().map(|t| t.rows_read).sum(),
     )?;
-    let mut warnings = Vec::new();
-    let coverage = manifest::coverage_check(&input, p)?;
-    if !coverage.coverage_types_not_seen.is_empty() {
-        let w = format!(
-            "warning: coverage type(s) {} match no payer_type in the eligibility data (payer types seen: {}); nobody is covered by them. Set --coverage-types to the payer types that count as coverage.",
-            coverage.coverage_types_not_seen.join(", "),
-            coverage
-                .payer_types_seen
-                .iter()
-                .map(|(k, v)| format!("{k} ({v} rows)"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        eprintln!("{w}");
-        tracing::warn!("{w}");
-        warnings.push(w);
-    }
+    compute_partial(&input, anchors, vs, opts, timer, Some((bucket, buckets)))
+}
 
+/// Compute everything and write it into `dir`: the whole input at once, or, with
+/// `opts.buckets`, bucket by bucket (partitioned into a temporary folder) and merged.
+fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
+    let vs = load_value_sets(&opts.value_sets)?;
+    let mut timer = Timer { stages: vec![] };
+    let part = match opts.buckets {
+        Some(n) if n > 1 => {
+            let parent = opts
+                .out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = tempfile::Builder::new()
+                .prefix(".caregap-partition-")
+                .tempdir_in(parent)
+                .with_context(|| {
+                    format!("cannot create a temporary folder in {}", parent.display())
+                })?;
+            timer.time(
+                "partition",
+                || Ok(partition::partition(&opts.input, tmp.path(), n)?),
+                |s: &partition::PartitionSummary| {
+                    s.rows_per_bucket.values().flatten().sum::<usize>()
+                },
+            )?;
+            let anchors = bucket_anchors(tmp.path())?;
+            // Stages before the buckets stay the run's own (each bucket keeps its stages).
+            let before = std::mem::take(&mut timer.stages);
+            let mut parts = Vec::new();
+            let bucket_opts = RunOptions {
+                input: tmp.path().to_path_buf(),
+                ..opts.clone()
+            };
+            for i in 0..n {
+                let mut p = bucket_partial(&bucket_opts, &vs, &anchors, i, n, &mut timer)?;
+                p.facts.input_folder = opts.input.display().to_string();
+                parts.push(p);
+            }
+            let merged = timer.time(
+                "merge",
+                || Partial::merge(parts),
+                |p: &Partial| p.frames.values().map(DataFrame::height).sum(),
+            )?;
+            drop(tmp);
+            let mut stages = before;
+            stages.append(&mut timer.stages);
+            timer.stages = stages;
+            merged
+        }
+        _ => {
+            let input: InputLayer = timer.time(
+                "ingest",
+                || Ok(read_input_layer(&opts.input)?),
+                |i: &InputLayer| i.tables.values().map(|t| t.rows_read).sum(),
+            )?;
+            let anchors = utilization::enrollee_anchors(&input)?;
+            compute_partial(&input, &anchors, &vs, opts, &mut timer, None)?
+        }
+    };
+    finish(part, &vs, opts, dir, timer)
+}
+
+/// The partial of one input (a whole input or one bucket): every per-person output and every
+/// mergeable count (see [`crate::partial`]). `anchors` is the global enrollee anchor list.
+fn compute_partial(
+    input: &InputLayer,
+    anchors: &[(i32, String)],
+    vs: &ValueSets,
+    opts: &RunOptions,
+    timer: &mut Timer,
+    bucket: Option<(u32, u32)>,
+) -> Result<Partial> {
+    let p = &opts.params;
     let conds = timer.time(
         "conditions",
-        || Ok(conditions::conditions(&input, &vs, p)?.collect()?),
+        || Ok(conditions::conditions(input, vs, p)?.collect()?),
         DataFrame::height,
     )?;
     let elig = timer.time(
         "eligibility",
-        || Ok(eligibility::eligibility(&input, conds.clone().lazy(), p).collect()?),
+        || Ok(eligibility::eligibility(input, conds.clone().lazy(), p).collect()?),
         DataFrame::height,
     )?;
-
     let people = timer.time(
         "encounters",
         || {
             Ok(encounters::build_person_events(
-                &input, &vs, p, &conds, &elig,
+                input, vs, p, &conds, &elig,
             )?)
         },
         Vec::len,
@@ -237,35 +379,114 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
         })
         .collect();
     let counts = summary::summary_counts(&people, &gap_rows, &in_force);
-    let measure_summary = summary::measure_summary_frame(&counts)?;
-    let worklist = summary::worklist(care_gaps.clone().lazy(), p.as_of).collect()?;
     let util = timer.time(
         "utilization",
         || {
-            let anchors = utilization::enrollee_anchors(&input)?;
-            let paid = PaidInputs::from_input(&input)?;
-            Ok(utilization::utilization(
-                &people,
-                &anchors,
-                &paid,
+            let paid = PaidInputs::from_input(input)?;
+            Ok(utilization::utilization_partial(
+                &people, anchors, &paid, p,
+            )?)
+        },
+        |u: &UtilizationPartial| u.persons.len(),
+    )?;
+    let headline = manifest::Headline::new(&people, &gap_rows, &elig)?;
+    let (seen, covered) = manifest::payer_types_seen(input, p)?;
+    let (rows_read, rows_rejected, tables_absent) = manifest::table_counts(input);
+    let facts = PartialFacts {
+        bucket,
+        settings: settings_fingerprint(opts),
+        input_folder: opts.input.display().to_string(),
+        inputs: manifest::input_files(input),
+        rows_read,
+        rows_rejected,
+        tables_absent,
+        payer_types_seen: seen,
+        eligibility_rows_covered: covered,
+        lines_dx_system_without_value_set: manifest::lines_dx_system_without_value_set(input, vs)?,
+        utilization_quality: util.quality.clone(),
+        headline,
+        timings: std::mem::take(&mut timer.stages),
+    };
+    let mut frames = BTreeMap::new();
+    frames.insert("conditions", conds);
+    frames.insert("eligibility", elig);
+    frames.insert("care_gaps", care_gaps);
+    frames.insert("rejects", input.rejects.clone());
+    Ok(Partial {
+        frames,
+        counts,
+        utilization: util,
+        facts,
+    })
+}
+
+/// The outputs, manifest and report of a (merged) partial, written into `dir`: the one code
+/// path of whole runs, in-process bucketed runs and `caregap merge`.
+fn finish(
+    part: Partial,
+    vs: &ValueSets,
+    opts: &RunOptions,
+    dir: &Path,
+    mut timer: Timer,
+) -> Result<RunOutput> {
+    let p = &opts.params;
+    let Partial {
+        mut frames,
+        counts,
+        utilization: util_partial,
+        facts,
+    } = part;
+    let mut warnings = Vec::new();
+    let coverage =
+        manifest::coverage_check(&facts.payer_types_seen, facts.eligibility_rows_covered, p);
+    if !coverage.coverage_types_not_seen.is_empty() {
+        let w = format!(
+            "warning: coverage type(s) {} match no payer_type in the eligibility data (payer types seen: {}); nobody is covered by them. Set --coverage-types to the payer types that count as coverage.",
+            coverage.coverage_types_not_seen.join(", "),
+            coverage
+                .payer_types_seen
+                .iter()
+                .map(|(k, v)| format!("{k} ({v} rows)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        eprintln!("{w}");
+        tracing::warn!("{w}");
+        warnings.push(w);
+    }
+    let mut stages = facts.timings.clone();
+    stages.append(&mut timer.stages);
+    timer.stages = stages;
+    let take = |frames: &mut BTreeMap<&'static str, DataFrame>, n: &str| {
+        frames
+            .remove(n)
+            .with_context(|| format!("the partial has no `{n}` frame"))
+    };
+    let care_gaps = take(&mut frames, "care_gaps")?;
+    let measure_summary = summary::measure_summary_frame(&counts)?;
+    let worklist = summary::worklist(care_gaps.clone().lazy(), p.as_of).collect()?;
+    let util = timer.time(
+        "did_bootstrap",
+        || {
+            Ok(utilization::utilization_finish(
+                util_partial,
                 p,
                 opts.bootstrap,
             )?)
         },
         |u: &utilization::Utilization| u.monthly.height(),
     )?;
-    let headline = manifest::Headline::new(&people, &gap_rows, &elig)?;
 
     let mut outputs: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
-    outputs.insert("conditions", conds);
-    outputs.insert("eligibility", elig);
+    outputs.insert("conditions", take(&mut frames, "conditions")?);
+    outputs.insert("eligibility", take(&mut frames, "eligibility")?);
     outputs.insert("care_gaps", care_gaps);
     outputs.insert("measure_summary", measure_summary);
     outputs.insert("worklist", worklist);
     outputs.insert("utilization_monthly", util.monthly);
     outputs.insert("cost_effectiveness", util.cost_effectiveness);
     outputs.insert("comparison_assignment", util.comparison_assignment);
-    outputs.insert("rejects", input.rejects.clone());
+    outputs.insert("rejects", take(&mut frames, "rejects")?);
 
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
@@ -292,13 +513,12 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
     });
 
     let mut manifest = Manifest::build(
-        &input,
-        &vs,
+        &facts,
+        &outputs["rejects"],
+        vs,
         opts,
         RunFacts {
             coverage_check: coverage,
-            utilization: util.quality,
-            summary: headline,
             timings: timer.stages,
             output_rows: outputs
                 .iter()
@@ -440,4 +660,30 @@ fn report_input<'a>(
         cost_effectiveness: &outputs["cost_effectiveness"],
         eligibility: &outputs["eligibility"],
     }
+}
+
+/// Resident memory of a run besides its data (binary, value sets, thread pools), in bytes.
+const BASE_MEMORY: u64 = 400 << 20;
+/// Peak resident bytes per input byte on disk, measured with the scale bench (docs/performance.md):
+/// zstd Parquet expands far more than CSV text.
+const PEAK_PER_PARQUET_BYTE: u64 = 60;
+const PEAK_PER_CSV_BYTE: u64 = 12;
+
+/// The number of person buckets that keeps a run's peak memory near `limit` bytes, from the
+/// size of the input files (measured expansion factors; at least 1).
+pub fn buckets_for_memory(input: &Path, limit: u64) -> Result<u32> {
+    let mut need: u64 = 0;
+    for spec in caregap_ingest::schema::all_tables() {
+        for f in caregap_ingest::read::locate_table(input, spec.name)? {
+            let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+            let factor = if f.extension().is_some_and(|e| e == "csv") {
+                PEAK_PER_CSV_BYTE
+            } else {
+                PEAK_PER_PARQUET_BYTE
+            };
+            need += len * factor;
+        }
+    }
+    let room = limit.saturating_sub(BASE_MEMORY).max(64 << 20);
+    Ok(need.div_ceil(room).clamp(1, 4096) as u32)
 }

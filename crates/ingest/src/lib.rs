@@ -14,6 +14,7 @@
 //! ```
 
 pub mod error;
+pub mod partition;
 pub mod read;
 pub mod schema;
 
@@ -23,4 +24,4 @@ pub mod validate {
 }
 
 pub use error::IngestError;
-pub use read::{read_input_layer, InputLayer, SourceFile, Table};
+pub use read::{read_input_layer, read_input_layer_in, InputLayer, Layout, SourceFile, Table};

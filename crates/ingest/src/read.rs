@@ -15,6 +15,7 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::error::IngestError;
+use crate::partition::{bucket_dir, PartitionManifest, SOURCE_FILE, SOURCE_ROW};
 use crate::schema::{self, Kind, TableSpec, LAB_DATE_COLUMNS, PERSON_ID_ALIAS};
 
 /// One physical file read for a table.
@@ -29,6 +30,8 @@ pub struct SourceFile {
     pub column_aliases: BTreeMap<String, String>,
     /// Spec columns the file has (the others are all null).
     pub columns_present: Vec<&'static str>,
+    /// A file of a bucketed layout (rows carry their original file and row).
+    pub bucketed: bool,
 }
 
 /// One validated input table.
@@ -66,15 +69,64 @@ impl InputLayer {
     }
 }
 
+/// Which files of an input folder to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// An ordinary input folder: `T.csv`, `T.parquet` or `T/part-*`.
+    Flat,
+    /// One bucket of a layout written by [`crate::partition::partition`] (or Spark):
+    /// `T/bucket=<i>/*.parquet`.
+    Bucket(u32),
+    /// Every bucket of such a layout, rows back in their original order.
+    AllBuckets,
+}
+
 /// Read and validate every input-layer table in `dir`.
 pub fn read_input_layer(dir: &Path) -> Result<InputLayer, IngestError> {
+    read_input_layer_in(dir, Layout::Flat, None)
+}
+
+/// Read and validate the input-layer tables of `dir` laid out as `layout`; with `only`, just
+/// those tables (the others are empty and marked absent).
+pub fn read_input_layer_in(
+    dir: &Path,
+    layout: Layout,
+    only: Option<&[&str]>,
+) -> Result<InputLayer, IngestError> {
     if !dir.is_dir() {
         return Err(IngestError::InputDirMissing(dir.to_path_buf()));
+    }
+    let partition = match layout {
+        Layout::Flat => None,
+        _ => Some(PartitionManifest::read(dir)?.ok_or_else(|| IngestError::Unreadable {
+            table: crate::partition::PARTITION_MANIFEST.into(),
+            file: dir.join(crate::partition::PARTITION_MANIFEST).display().to_string(),
+            message: "a bucketed input needs the partition manifest written by `caregap partition` (or the Spark driver)".into(),
+        })?),
+    };
+    if let (Layout::Bucket(i), Some(pm)) = (layout, &partition) {
+        if i >= pm.buckets {
+            return Err(IngestError::Unreadable {
+                table: crate::partition::PARTITION_MANIFEST.into(),
+                file: dir
+                    .join(crate::partition::PARTITION_MANIFEST)
+                    .display()
+                    .to_string(),
+                message: format!(
+                    "bucket {i} asked for, the input has buckets 0..{}",
+                    pm.buckets
+                ),
+            });
+        }
     }
     let mut tables = BTreeMap::new();
     let mut rejects = Vec::new();
     for spec in schema::all_tables() {
-        let (table, rej) = read_table(dir, &spec)?;
+        if only.is_some_and(|o| !o.contains(&spec.name)) {
+            tables.insert(spec.name, absent_table(&spec));
+            continue;
+        }
+        let (table, rej) = read_table(dir, &spec, layout, partition.as_ref())?;
         rejects.push(rej.lazy());
         tables.insert(spec.name, table);
     }
@@ -203,12 +255,12 @@ fn empty_rejects() -> DataFrame {
     DataFrame::new_infer_height(cols).expect("empty rejects")
 }
 
-/// Scan one file with every spec column as text, aliases resolved, schema checked.
-fn scan_file(
+/// Scan one file as it is (CSV: every column as text; Parquet: its own types); `true` for CSV.
+pub(crate) fn scan_raw(
     dir: &Path,
     spec: &TableSpec,
     path: &Path,
-) -> Result<(LazyFrame, SourceFile), IngestError> {
+) -> Result<(LazyFrame, bool), IngestError> {
     let rel = relative(dir, path);
     let unreadable = |e: PolarsError| IngestError::Unreadable {
         table: spec.name.to_string(),
@@ -226,16 +278,39 @@ fn scan_file(
         });
     }
     let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
-    let mut lf = match file_format(path) {
-        Some(Format::Csv) => LazyCsvReader::new(pl_path)
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .with_missing_is_null(true)
-            .finish()
-            .map_err(unreadable)?,
-        _ => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(unreadable)?,
-    };
-    let schema = lf.collect_schema().map_err(unreadable)?;
+    Ok(match file_format(path) {
+        Some(Format::Csv) => (
+            LazyCsvReader::new(pl_path)
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .with_missing_is_null(true)
+                .finish()
+                .map_err(unreadable)?,
+            true,
+        ),
+        _ => (
+            LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(unreadable)?,
+            false,
+        ),
+    })
+}
+
+/// Check a file's columns against the spec; returns the scan with the person id alias
+/// resolved and the file's facts (without SHA-256).
+fn inspect(
+    dir: &Path,
+    spec: &TableSpec,
+    path: &Path,
+    mut lf: LazyFrame,
+) -> Result<(LazyFrame, SourceFile), IngestError> {
+    let rel = relative(dir, path);
+    let schema = lf
+        .collect_schema()
+        .map_err(|e: PolarsError| IngestError::Unreadable {
+            table: spec.name.to_string(),
+            file: rel.clone(),
+            message: e.to_string(),
+        })?;
     let mut aliases = BTreeMap::new();
     let (canon, alias) = PERSON_ID_ALIAS;
     if schema.get(canon).is_none() && schema.get(alias).is_some() {
@@ -263,6 +338,57 @@ fn scan_file(
             });
         }
     }
+    let columns_present: Vec<&'static str> = spec
+        .columns
+        .iter()
+        .filter(|c| has(c.name))
+        .map(|c| c.name)
+        .collect();
+    let bucketed = schema.get(SOURCE_FILE).is_some() && schema.get(SOURCE_ROW).is_some();
+    Ok((
+        lf,
+        SourceFile {
+            relative: rel,
+            path: path.to_path_buf(),
+            rows: 0,
+            sha256: String::new(),
+            column_aliases: aliases,
+            columns_present,
+            bucketed,
+        },
+    ))
+}
+
+/// A file's facts as a run records them (schema checked, SHA-256 of its bytes).
+pub(crate) fn source_file_info(
+    dir: &Path,
+    spec: &TableSpec,
+    path: &Path,
+) -> Result<SourceFile, IngestError> {
+    let (lf, _) = scan_raw(dir, spec, path)?;
+    let (_, mut sf) = inspect(dir, spec, path, lf)?;
+    sf.sha256 = sha256_file(path)?;
+    Ok(sf)
+}
+
+/// Scan one file with every spec column as text, aliases resolved, schema checked. A file of
+/// a bucketed layout names its rows' original file and row (`_source_file`, `_source_row`).
+fn scan_file(
+    dir: &Path,
+    spec: &TableSpec,
+    path: &Path,
+) -> Result<(LazyFrame, SourceFile), IngestError> {
+    let (lf, _) = scan_raw(dir, spec, path)?;
+    let (lf, mut sf) = inspect(dir, spec, path, lf)?;
+    let has = |c: &str| sf.columns_present.contains(&c);
+    let origin = if sf.bucketed {
+        vec![
+            col(SOURCE_FILE).cast(DataType::String).alias("__file"),
+            col(SOURCE_ROW).cast(DataType::Int64).alias("__row"),
+        ]
+    } else {
+        vec![lit(sf.relative.clone()).alias("__file")]
+    };
     let exprs: Vec<Expr> = spec
         .columns
         .iter()
@@ -273,27 +399,13 @@ fn scan_file(
                 lit(NULL).cast(DataType::String).alias(c.name)
             }
         })
-        .chain([lit(rel.clone()).alias("__file")])
+        .chain(origin)
         .collect();
     let lf = lf.select(exprs);
-    let columns_present: Vec<&'static str> = spec
-        .columns
-        .iter()
-        .filter(|c| has(c.name))
-        .map(|c| c.name)
-        .collect();
-    let sha = sha256_file(path)?;
-    Ok((
-        lf,
-        SourceFile {
-            relative: rel,
-            path: path.to_path_buf(),
-            rows: 0,
-            sha256: sha,
-            column_aliases: aliases,
-            columns_present,
-        },
-    ))
+    if !sf.bucketed {
+        sf.sha256 = sha256_file(path)?;
+    }
+    Ok((lf, sf))
 }
 
 fn delimiter_hint(header: &[String]) -> String {
@@ -528,8 +640,71 @@ fn checks(spec: &TableSpec, in_files: &std::collections::BTreeSet<&str>) -> Vec<
     out
 }
 
-fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), IngestError> {
-    let paths = locate_table(dir, spec.name)?;
+fn absent_table(spec: &TableSpec) -> Table {
+    Table {
+        name: spec.name,
+        present: false,
+        files: vec![],
+        rows_read: 0,
+        rows_rejected: 0,
+        data: empty_table(spec),
+    }
+}
+
+/// The files of one table in a layout, in read order.
+fn locate_in(dir: &Path, table: &str, layout: Layout) -> Result<Vec<PathBuf>, IngestError> {
+    let parquet_in = |folder: &Path| -> Result<Vec<PathBuf>, IngestError> {
+        if !folder.is_dir() {
+            return Ok(vec![]);
+        }
+        let mut v: Vec<PathBuf> = fs::read_dir(folder)
+            .map_err(|e| IngestError::Io {
+                path: folder.to_path_buf(),
+                source: e,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && file_format(p) == Some(Format::Parquet))
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    match layout {
+        Layout::Flat => locate_table(dir, table),
+        Layout::Bucket(i) => parquet_in(&bucket_dir(dir, table, i)),
+        Layout::AllBuckets => {
+            let folder = dir.join(table);
+            if !folder.is_dir() {
+                return Ok(vec![]);
+            }
+            let mut buckets: Vec<PathBuf> = fs::read_dir(&folder)
+                .map_err(|e| IngestError::Io {
+                    path: folder.clone(),
+                    source: e,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("bucket="))
+                })
+                .collect();
+            buckets.sort();
+            let mut out = Vec::new();
+            for b in buckets {
+                out.extend(parquet_in(&b)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn read_table(
+    dir: &Path,
+    spec: &TableSpec,
+    layout: Layout,
+    partition: Option<&PartitionManifest>,
+) -> Result<(Table, DataFrame), IngestError> {
+    let paths = locate_in(dir, spec.name, layout)?;
     if paths.is_empty() {
         if spec.required {
             return Err(IngestError::MissingTable {
@@ -537,17 +712,7 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), Ingest
                 dir: dir.to_path_buf(),
             });
         }
-        return Ok((
-            Table {
-                name: spec.name,
-                present: false,
-                files: vec![],
-                rows_read: 0,
-                rows_rejected: 0,
-                data: empty_table(spec),
-            },
-            empty_rejects(),
-        ));
+        return Ok((absent_table(spec), empty_rejects()));
     }
     let mut frames = Vec::new();
     let mut files = Vec::new();
@@ -556,11 +721,46 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<(Table, DataFrame), Ingest
         frames.push(lf);
         files.push(sf);
     }
-    let raw = concat(frames, UnionArgs::default())?.with_row_index("__row", Some(1));
+    let bucketed = files.iter().filter(|f| f.bucketed).count();
+    if bucketed != 0 && bucketed != files.len() {
+        return Err(IngestError::Unreadable {
+            table: spec.name.to_string(),
+            file: files[0].relative.clone(),
+            message: "some files of this table have the `_source_file`/`_source_row` columns of a bucketed layout and others do not".into(),
+        });
+    }
+    let raw = concat(frames, UnionArgs::default())?;
+    let raw = if bucketed == 0 {
+        raw.with_row_index("__row", Some(1))
+    } else if layout == Layout::AllBuckets {
+        // Back to the original order, so "first copy wins" picks the row a whole run picks.
+        raw.sort(["__row"], Default::default())
+    } else {
+        raw
+    };
     let present: std::collections::BTreeSet<&str> = files
         .iter()
         .flat_map(|f| f.columns_present.iter().copied())
         .collect();
+    if bucketed != 0 {
+        // The manifest names the original files, not the bucket's pieces of them.
+        files = partition
+            .and_then(|p| p.tables.get(spec.name))
+            .map(|recs| {
+                recs.iter()
+                    .map(|r| SourceFile {
+                        relative: r.file.clone(),
+                        path: dir.join(&r.file),
+                        rows: 0,
+                        sha256: r.sha256.clone(),
+                        column_aliases: r.column_aliases.clone(),
+                        columns_present: vec![],
+                        bucketed: true,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
     // Columns that no file has are typed nulls: no parsing, no checks.
     let parsed: Vec<Expr> = spec
         .columns
@@ -723,7 +923,7 @@ pub fn validate(dir: &Path) -> ValidationReport {
             rep.errors.extend(file_errors);
             continue;
         }
-        match read_table(dir, &spec) {
+        match read_table(dir, &spec, Layout::Flat, None) {
             Ok((t, rejects)) => {
                 rep.tables.push((
                     spec.name.into(),

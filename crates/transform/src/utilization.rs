@@ -32,7 +32,7 @@ use polars::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::encounters::{month_index, month_start, PersonEvents};
@@ -124,7 +124,7 @@ impl Sums {
         self.medical_cents += m.medical_cents;
         self.pharmacy_cents += m.pharmacy_cents;
     }
-    fn merge(&mut self, o: &Sums) {
+    pub fn merge(&mut self, o: &Sums) {
         self.member_months += o.member_months;
         self.ed += o.ed;
         self.admissions += o.admissions;
@@ -135,7 +135,7 @@ impl Sums {
 }
 
 /// §9 data-quality figures of this stage.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UtilizationQuality {
     /// Medical lines and fills dated in the MP in a month that is not a member-month.
     pub paid_outside_member_months_rows: u64,
@@ -149,7 +149,7 @@ pub struct UtilizationQuality {
     pub null_paid_amount_rows: u64,
 }
 
-const GROUPS: [&str; 3] = ["all", "eligible_not_enrolled", "hh_enrolled"];
+pub const GROUPS: [&str; 3] = ["all", "eligible_not_enrolled", "hh_enrolled"];
 
 /// The utilization stage's outputs.
 #[derive(Debug)]
@@ -231,10 +231,10 @@ impl PaidInputs {
 }
 
 /// Per-person before/after aggregates for the DiD.
-#[derive(Debug, Clone, Copy, Default)]
-struct BeforeAfter {
-    before: Sums,
-    after: Sums,
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BeforeAfter {
+    pub before: Sums,
+    pub after: Sums,
 }
 
 fn before_after(months: &BTreeMap<i32, Month>, anchor_month: i32) -> BeforeAfter {
@@ -344,6 +344,55 @@ fn bootstrap(
     ]
 }
 
+/// The mergeable partial of the utilization stage for a set of persons: integer sums per
+/// month and group, the data-quality sums, each enrollee's and comparison person's before/after
+/// sums (for the DiD and its bootstrap) and the comparison assignment. Partials of disjoint sets
+/// of persons merge exactly ([`UtilizationPartial::merge`]); [`utilization_finish`] turns the
+/// merged partial into the outputs, so a run over person buckets equals a run over everyone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UtilizationPartial {
+    /// `groups[k][g]`: month `m0 + k` of the MP, group `GROUPS[g]`.
+    pub groups: Vec<[Sums; 3]>,
+    pub quality: UtilizationQuality,
+    /// (person_id, is an enrollee, before/after sums), sorted by person_id.
+    pub persons: Vec<(String, bool, BeforeAfter)>,
+    /// (person_id, pseudo-anchor date as days since 1970-01-01), sorted by person_id.
+    pub assignment: Vec<(String, i32)>,
+}
+
+impl UtilizationPartial {
+    /// Merge partials of disjoint sets of persons: sums added, persons re-sorted by id.
+    pub fn merge(parts: Vec<UtilizationPartial>) -> UtilizationPartial {
+        let mut out = UtilizationPartial::default();
+        for p in parts {
+            if out.groups.len() < p.groups.len() {
+                out.groups.resize(p.groups.len(), [Sums::default(); 3]);
+            }
+            for (g, pg) in out.groups.iter_mut().zip(&p.groups) {
+                for i in 0..3 {
+                    g[i].merge(&pg[i]);
+                }
+            }
+            out.quality.merge(&p.quality);
+            out.persons.extend(p.persons);
+            out.assignment.extend(p.assignment);
+        }
+        out.persons.sort_by(|a, b| a.0.cmp(&b.0));
+        out.assignment.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+impl UtilizationQuality {
+    pub fn merge(&mut self, o: &UtilizationQuality) {
+        self.paid_outside_member_months_rows += o.paid_outside_member_months_rows;
+        self.paid_outside_member_months_cents += o.paid_outside_member_months_cents;
+        self.ed_visits_outside_member_months += o.ed_visits_outside_member_months;
+        self.admissions_outside_member_months += o.admissions_outside_member_months;
+        self.null_paid_amount_rows += o.null_paid_amount_rows;
+    }
+}
+
 /// Compute `utilization_monthly`, `cost_effectiveness` and `comparison_assignment`.
 pub fn utilization(
     people: &[PersonEvents],
@@ -352,6 +401,22 @@ pub fn utilization(
     p: &Params,
     boot: BootstrapSettings,
 ) -> PolarsResult<Utilization> {
+    utilization_finish(
+        utilization_partial(people, anchors, paid_inputs, p)?,
+        p,
+        boot,
+    )
+}
+
+/// The partial of one set of persons. `anchors` is the global enrollee anchor list (every
+/// enrollee of the whole input, not only of this set), so that every set assigns the same
+/// pseudo-anchors.
+pub fn utilization_partial(
+    people: &[PersonEvents],
+    anchors: &[(i32, String)],
+    paid_inputs: &PaidInputs,
+    p: &Params,
+) -> PolarsResult<UtilizationPartial> {
     let (m0, m1) = (
         month_index(epoch_days(p.period_start)),
         month_index(epoch_days(p.period_end)),
@@ -421,29 +486,22 @@ pub fn utilization(
         .collect();
 
     // Reduce in person order (integer sums: the same whatever the threads).
-    let mut groups = vec![[Sums::default(); 3]; n_months];
-    let mut quality = UtilizationQuality::default();
-    let (mut enrollees, mut comparison) = (Vec::new(), Vec::new());
-    let (mut ca_ids, mut ca_dates) = (Vec::new(), Vec::new());
-    for (pe, part) in people.iter().zip(&partials) {
-        for (g, pg) in groups.iter_mut().zip(&part.groups) {
+    let mut out = UtilizationPartial {
+        groups: vec![[Sums::default(); 3]; n_months],
+        ..Default::default()
+    };
+    for (pe, part) in people.iter().zip(partials) {
+        for (g, pg) in out.groups.iter_mut().zip(&part.groups) {
             for i in 0..3 {
                 g[i].merge(&pg[i]);
             }
         }
-        let q = &part.quality;
-        quality.paid_outside_member_months_rows += q.paid_outside_member_months_rows;
-        quality.paid_outside_member_months_cents += q.paid_outside_member_months_cents;
-        quality.ed_visits_outside_member_months += q.ed_visits_outside_member_months;
-        quality.admissions_outside_member_months += q.admissions_outside_member_months;
-        match part.ba {
-            Some((true, ba)) => enrollees.push(ba),
-            Some((false, ba)) => comparison.push(ba),
-            None => {}
+        out.quality.merge(&part.quality);
+        if let Some((enrollee, ba)) = part.ba {
+            out.persons.push((pe.person_id.clone(), enrollee, ba));
         }
         if let Some(d) = part.assignment {
-            ca_ids.push(pe.person_id.clone());
-            ca_dates.push(d);
+            out.assignment.push((pe.person_id.clone(), d));
         }
     }
     // Rows of persons without an eligibility row have no member-months at all.
@@ -454,12 +512,42 @@ pub fn utilization(
         let cents = orphan_paid.column("cents")?.i64()?;
         for i in 0..orphan_paid.height() {
             if months.get(i).is_some_and(|m| m >= m0 && m <= m1) {
-                quality.paid_outside_member_months_rows += rows.get(i).unwrap_or(0) as u64;
-                quality.paid_outside_member_months_cents += cents.get(i).unwrap_or(0);
+                out.quality.paid_outside_member_months_rows += rows.get(i).unwrap_or(0) as u64;
+                out.quality.paid_outside_member_months_cents += cents.get(i).unwrap_or(0);
             }
         }
     }
-    quality.null_paid_amount_rows = paid_inputs.null_paid_rows;
+    out.quality.null_paid_amount_rows += paid_inputs.null_paid_rows;
+    // `people` is sorted by person_id; keep the partial's promise whatever the caller passed.
+    out.persons.sort_by(|a, b| a.0.cmp(&b.0));
+    out.assignment.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// The outputs from a (merged) partial: rates from the summed integers, the DiD over the
+/// persons in person_id order, its bootstrap with the given seed.
+pub fn utilization_finish(
+    part: UtilizationPartial,
+    p: &Params,
+    boot: BootstrapSettings,
+) -> PolarsResult<Utilization> {
+    let (m0, m1) = (
+        month_index(epoch_days(p.period_start)),
+        month_index(epoch_days(p.period_end)),
+    );
+    let n_months = (m1 - m0 + 1).max(0) as usize;
+    let mut groups = part.groups;
+    groups.resize(n_months, [Sums::default(); 3]);
+    let quality = part.quality;
+    let (mut enrollees, mut comparison) = (Vec::new(), Vec::new());
+    for (_, enrollee, ba) in &part.persons {
+        if *enrollee {
+            enrollees.push(*ba);
+        } else {
+            comparison.push(*ba);
+        }
+    }
+    let (ca_ids, ca_dates): (Vec<String>, Vec<i32>) = part.assignment.into_iter().unzip();
 
     // utilization_monthly.
     let mut cols: (Vec<&str>, Vec<i32>) = (vec![], vec![]);

@@ -7,6 +7,8 @@
 //! - `real_data`: the Tuva demo, Synthea and OMOP samples in shared/data, end to end, with
 //!   hand-counted figures and one traced person each.
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
+//! - `scale`: person buckets — byte-identical outputs whatever the buckets, threads or way of
+//!   running them; Spark's bucket function; merges that would lose or double persons refused.
 //! - `scheduled`: the bad-input suite, atomic/locked outputs, pipeline files, exit statuses,
 //!   JSON logs and property tests.
 
@@ -16,5 +18,6 @@ mod common;
 mod ingest;
 mod real_data;
 mod report;
+mod scale;
 mod scheduled;
 mod synth;

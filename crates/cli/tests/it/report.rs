@@ -9,18 +9,10 @@ use caregap_cli::pipeline::{self, RunOptions};
 use caregap_transform::Params;
 
 fn run_on(input: PathBuf, out: &Path) -> String {
-    let opts = RunOptions {
-        input,
-        out: out.to_path_buf(),
-        params: Params::calendar_year(2025),
-        value_sets: vec![],
-        bootstrap: caregap_transform::utilization::BootstrapSettings {
-            draws: 200,
-            seed: 1,
-        },
-        suppression: Default::default(),
-        measures: None,
-        max_reject_rate: None,
+    let mut opts = RunOptions::new(input, out.to_path_buf(), Params::calendar_year(2025));
+    opts.bootstrap = caregap_transform::utilization::BootstrapSettings {
+        draws: 200,
+        seed: 1,
     };
     pipeline::run(&opts).unwrap();
     std::fs::read_to_string(out.join("report.html")).unwrap()
