@@ -732,11 +732,11 @@ fn read_table(
     let raw = concat(frames, UnionArgs::default())?;
     let raw = if bucketed == 0 {
         raw.with_row_index("__row", Some(1))
-    } else if layout == Layout::AllBuckets {
-        // Back to the original order, so "first copy wins" picks the row a whole run picks.
-        raw.sort(["__row"], Default::default())
     } else {
-        raw
+        // Back to the original order (Spark writes a bucket's rows in any order, and all
+        // buckets together are in bucket order), so "first copy wins" picks the row a whole
+        // run picks.
+        raw.sort(["__row"], Default::default())
     };
     let present: std::collections::BTreeSet<&str> = files
         .iter()

@@ -1,0 +1,250 @@
+"""The Spark driver of caregap (issue #10).
+
+Three steps, each one Spark job or less:
+
+1. **Bucket** (:func:`bucket_input`): every input-layer table Spark can read (Parquet, CSV,
+   Delta) is written as ``<table>/bucket=<i>/part-*.parquet`` with
+   ``bucket = pmod(xxhash64(person_id), N)`` — Spark's own function, which caregap
+   reimplements bit for bit — plus ``_source_file`` and ``_source_row`` so that rejected rows
+   name their original file and row. ``_partition.json`` lists the original files.
+2. **Run** (:func:`run_buckets`): one Spark task per bucket runs the ``caregap`` binary on its
+   bucket (``caregap run --bucket i``); no claim row crosses into Python. Each task writes its
+   partial atomically (staging folder, then rename), so a task Spark retries replaces the
+   failed attempt's leftovers and never adds to them.
+3. **Merge**: ``caregap merge`` on the driver checks that every bucket is there exactly once
+   and makes the outputs from the merged partials, byte-identical to ``caregap run`` on the
+   whole input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+#: The input-layer tables caregap reads (spec input-layer.md), in caregap's order.
+INPUT_TABLES = [
+    "eligibility",
+    "health_home_enrollment",
+    "lab_result",
+    "medical_claim",
+    "observation",
+    "pharmacy_claim",
+]
+
+HASH_DESCRIPTION = "pmod(xxhash64(person_id), buckets), Spark's XXH64 with seed 42"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _table_files(root: Path, table: str) -> List[Path]:
+    """The files of a table as caregap finds them: T.csv, T.parquet or T/*.{csv,parquet},
+    sorted by name."""
+    files = [root / f"{table}.{ext}" for ext in ("csv", "parquet")]
+    files = [f for f in files if f.is_file()]
+    folder = root / table
+    if folder.is_dir():
+        files += sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix in (".csv", ".parquet")
+        )
+    return files
+
+
+def _read_file(spark, path: Path):
+    if path.suffix == ".csv":
+        # Every column as text, as caregap reads CSV (codes keep their leading zeros).
+        return spark.read.option("header", True).option("inferSchema", False).csv(str(path))
+    return spark.read.parquet(str(path))
+
+
+def _with_row_numbers(spark, df, path: Path, offset: int):
+    """Add ``_source_row``: the 1-based row of each record in its file, plus ``offset``."""
+    from pyspark.sql import functions as F
+
+    if path.suffix == ".parquet":
+        # Spark ≥ 3.5 exposes the row's position in its Parquet file.
+        return df.withColumn(
+            "_source_row", F.col("_metadata.row_index") + F.lit(offset + 1)
+        )
+    # CSV has no row index in Spark: number the rows in file order (partitions follow the
+    # file's byte order). This round-trips through the RDD API; prefer Parquet at scale.
+    schema = df.schema.add("_source_row", "long")
+    rdd = df.rdd.zipWithIndex().map(lambda r: tuple(r[0]) + (r[1] + offset + 1,))
+    return spark.createDataFrame(rdd, schema)
+
+
+def bucket_input(spark, input_dir: str, out_dir: str, buckets: int) -> dict:
+    """Write the input layer in ``input_dir`` bucketed by person into ``out_dir``.
+
+    Returns the partition manifest (also written as ``_partition.json``)."""
+    from pyspark.sql import functions as F
+
+    root, out = Path(input_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"buckets": buckets, "hash": HASH_DESCRIPTION, "tables": {}}
+    for table in INPUT_TABLES:
+        files = _table_files(root, table)
+        if not files:
+            continue
+        frames, records, offset = [], [], 0
+        for path in files:
+            df = _read_file(spark, path)
+            pid = "person_id" if "person_id" in df.columns else "patient_id"
+            rows = df.count()
+            rel = path.relative_to(root).as_posix()
+            df = _with_row_numbers(spark, df, path, offset)
+            df = df.withColumn("_source_file", F.lit(rel)).withColumn(
+                "bucket",
+                F.expr(f"pmod(xxhash64(CAST(`{pid}` AS STRING)), {int(buckets)})"),
+            )
+            frames.append(df)
+            records.append(
+                {
+                    "file": rel,
+                    "rows": rows,
+                    "sha256": _sha256(path),
+                    "column_aliases": {"person_id": "patient_id"} if pid == "patient_id" else {},
+                }
+            )
+            offset += rows
+        for df in frames:
+            # One file per bucket and source file; column order as in the source.
+            (
+                df.repartition(int(buckets), "bucket")
+                .write.mode("append")
+                .partitionBy("bucket")
+                .parquet(str(out / table))
+            )
+        # Every bucket has the table, if only as an empty file with its schema.
+        empty = frames[0].drop("bucket").limit(0)
+        for i in range(buckets):
+            d = out / table / f"bucket={i}"
+            if not d.is_dir() or not any(p.suffix == ".parquet" for p in d.iterdir()):
+                tmp = out / "_empty" / table / str(i)
+                empty.coalesce(1).write.mode("overwrite").parquet(str(tmp))
+                d.mkdir(parents=True, exist_ok=True)
+                for p in tmp.glob("*.parquet"):
+                    shutil.move(str(p), str(d / "part-empty.parquet"))
+        manifest["tables"][table] = records
+    shutil.rmtree(out / "_empty", ignore_errors=True)
+    (out / "_partition.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _bucket_task(caregap: str, bucketed: str, partials: str, run_args: Sequence[str],
+                 threads: int, fail_once: Optional[int]):
+    """The function each Spark task runs: ``caregap run --bucket i`` on its bucket."""
+
+    def task(i: int):
+        out = Path(partials) / f"bucket={i}"
+        if fail_once is not None and i == fail_once:
+            marker = Path(partials) / f".killed-once-{i}"
+            if not marker.exists():
+                marker.write_text("killed")
+                # Leave half a bucket behind, then die as an executor would.
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "half-written.parquet").write_bytes(b"PAR1")
+                os._exit(137)
+        env = dict(os.environ, POLARS_MAX_THREADS=str(threads), RAYON_NUM_THREADS=str(threads))
+        cmd = [caregap, "run", *run_args, "--input", bucketed, "--bucket", str(i),
+               "--out", str(out), "--threads", str(threads)]
+        if out.exists() and not (out / "partial.json").exists():
+            # Leftovers of a killed attempt: caregap refuses to replace a folder it did not
+            # write, so clear it (it holds only this bucket's unfinished files).
+            shutil.rmtree(out)
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if r.returncode != 0:
+            raise RuntimeError(f"caregap bucket {i} failed ({r.returncode}): {r.stderr}")
+        return i, str(out)
+
+    return task
+
+
+def run_buckets(spark, caregap: str, bucketed: str, partials: str, buckets: int,
+                run_args: Sequence[str], threads: int = 1,
+                fail_once: Optional[int] = None) -> List[str]:
+    """Run one Spark task per bucket; returns the partial folders in bucket order."""
+    Path(partials).mkdir(parents=True, exist_ok=True)
+    task = _bucket_task(caregap, bucketed, partials, list(run_args), threads, fail_once)
+    done = (
+        spark.sparkContext.parallelize(range(buckets), buckets)
+        .map(task)
+        .collect()
+    )
+    return [p for _, p in sorted(done)]
+
+
+def run(spark, caregap: str, input_dir: str, work_dir: str, out_dir: str, buckets: int,
+        run_args: Sequence[str] = (), threads: int = 1, fail_once: Optional[int] = None) -> str:
+    """Bucket the input, run every bucket as a Spark task, merge into ``out_dir``."""
+    work = Path(work_dir)
+    bucketed = str(work / "input")
+    partials = str(work / "partials")
+    if Path(bucketed).exists():
+        shutil.rmtree(bucketed)
+    bucket_input(spark, input_dir, bucketed, buckets)
+    folders = run_buckets(spark, caregap, bucketed, partials, buckets, run_args, threads,
+                          fail_once)
+    cmd = [caregap, "merge", *run_args, "--inputs", *folders, "--out", out_dir]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"caregap merge failed ({r.returncode}): {r.stderr}")
+    return out_dir
+
+
+def spark_session(master: Optional[str] = None, app: str = "caregap"):
+    """A Spark session with the settings caregap needs (see docs/scale-out.md)."""
+    from pyspark.sql import SparkSession
+
+    b = SparkSession.builder.appName(app)
+    if master:
+        b = b.master(master)
+    return (
+        b.config("spark.ui.enabled", "false")
+        # A failed bucket is retried by Spark; merge refuses a missing or doubled bucket.
+        .config("spark.task.maxFailures", "4")
+        # caregap reads Spark's files, not rows through Arrow; keep the types plain.
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .getOrCreate()
+    )
+
+
+def main(argv: Optional[Iterable[str]] = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="caregap-spark",
+        description="Run caregap on Spark: bucket by person, one task per bucket, exact merge.",
+    )
+    p.add_argument("--input", required=True, help="input-layer folder (Parquet or CSV tables)")
+    p.add_argument("--out", required=True, help="output folder (as `caregap run --out`)")
+    p.add_argument("--work", required=True,
+                   help="working folder on storage every executor sees (bucketed input, partials)")
+    p.add_argument("--buckets", type=int, required=True)
+    p.add_argument("--caregap", default=shutil.which("caregap") or "caregap",
+                   help="path of the caregap binary on every worker")
+    p.add_argument("--threads", type=int, default=1, help="threads per bucket task")
+    p.add_argument("--master", default=None, help="Spark master (default: from spark-submit)")
+    args, run_args = p.parse_known_args(list(argv) if argv is not None else None)
+    spark = spark_session(args.master)
+    try:
+        run(spark, args.caregap, args.input, args.work, args.out, args.buckets, run_args,
+            args.threads)
+    finally:
+        spark.stop()
+    print(f"caregap-spark: {args.buckets} buckets merged into {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
