@@ -377,6 +377,7 @@ fn scan_file(
     dir: &Path,
     spec: &TableSpec,
     path: &Path,
+    native: &std::collections::BTreeSet<&str>,
 ) -> Result<(LazyFrame, SourceFile), IngestError> {
     let (lf, _) = scan_raw(dir, spec, path)?;
     let (lf, mut sf) = inspect(dir, spec, path, lf)?;
@@ -393,10 +394,15 @@ fn scan_file(
         .columns
         .iter()
         .map(|c| {
-            if has(c.name) {
-                col(c.name).cast(DataType::String)
+            let dt = if native.contains(c.name) {
+                dtype_of(c.kind)
             } else {
-                lit(NULL).cast(DataType::String).alias(c.name)
+                DataType::String
+            };
+            if has(c.name) {
+                col(c.name).cast(dt)
+            } else {
+                lit(NULL).cast(dt).alias(c.name)
             }
         })
         .chain(origin)
@@ -569,8 +575,19 @@ struct Check {
 
 /// The row checks of a table; `present` = the columns some file has (a column no file has is
 /// all null: nothing to parse or check).
-fn checks(spec: &TableSpec, in_files: &std::collections::BTreeSet<&str>) -> Vec<Check> {
+fn checks(
+    spec: &TableSpec,
+    in_files: &std::collections::BTreeSet<&str>,
+    native: &std::collections::BTreeSet<&str>,
+) -> Vec<Check> {
     let p = |c: &str| col(format!("__p_{c}"));
+    let present = |c: &str| {
+        if native.contains(c) {
+            col(c).is_not_null()
+        } else {
+            present(c)
+        }
+    };
     let mut out = Vec::new();
     for c in spec.columns.iter().filter(|c| in_files.contains(c.name)) {
         if c.required {
@@ -580,10 +597,12 @@ fn checks(spec: &TableSpec, in_files: &std::collections::BTreeSet<&str>) -> Vec<
                 failed: present(c.name).not(),
             });
         }
-        let parsed_can_fail = matches!(
-            c.kind,
-            Kind::Date | Kind::Int | Kind::NonNegativeInt | Kind::Decimal | Kind::Ndc
-        );
+        // A column that arrives typed (Parquet dates, numbers) cannot fail to parse.
+        let parsed_can_fail = !native.contains(c.name)
+            && matches!(
+                c.kind,
+                Kind::Date | Kind::Int | Kind::NonNegativeInt | Kind::Decimal | Kind::Ndc
+            );
         if parsed_can_fail {
             out.push(Check {
                 column: c.name,
@@ -698,6 +717,45 @@ fn locate_in(dir: &Path, table: &str, layout: Layout) -> Result<Vec<PathBuf>, In
     }
 }
 
+/// Whether a file's own type for a column already is the column's type after ingest (a Parquet
+/// date, a Parquet integer or float), so that it needs no text round trip.
+fn is_native(kind: Kind, dt: &DataType) -> bool {
+    match kind {
+        Kind::Date => matches!(dt, DataType::Date),
+        Kind::Int | Kind::NonNegativeInt => dt.is_integer(),
+        Kind::Decimal => dt.is_float() || dt.is_integer(),
+        _ => false,
+    }
+}
+
+/// Columns that every file of the table that has them gives in a native type (see
+/// [`is_native`]): they are taken as they are; the others are read as text and parsed.
+fn native_columns<'a>(
+    dir: &Path,
+    spec: &'a TableSpec,
+    paths: &[PathBuf],
+) -> Result<std::collections::BTreeSet<&'a str>, IngestError> {
+    let mut schemas = Vec::new();
+    for path in paths {
+        let (lf, _) = scan_raw(dir, spec, path)?;
+        let (mut lf, _) = inspect(dir, spec, path, lf)?;
+        schemas.push(lf.collect_schema().map_err(|e| IngestError::Unreadable {
+            table: spec.name.to_string(),
+            file: relative(dir, path),
+            message: e.to_string(),
+        })?);
+    }
+    Ok(spec
+        .columns
+        .iter()
+        .filter(|c| {
+            let dts: Vec<&DataType> = schemas.iter().filter_map(|s| s.get(c.name)).collect();
+            !dts.is_empty() && dts.iter().all(|dt| is_native(c.kind, dt))
+        })
+        .map(|c| c.name)
+        .collect())
+}
+
 fn read_table(
     dir: &Path,
     spec: &TableSpec,
@@ -714,10 +772,11 @@ fn read_table(
         }
         return Ok((absent_table(spec), empty_rejects()));
     }
+    let native = native_columns(dir, spec, &paths)?;
     let mut frames = Vec::new();
     let mut files = Vec::new();
     for path in &paths {
-        let (lf, sf) = scan_file(dir, spec, path)?;
+        let (lf, sf) = scan_file(dir, spec, path, &native)?;
         frames.push(lf);
         files.push(sf);
     }
@@ -768,7 +827,11 @@ fn read_table(
         .map(|c| {
             // diagnosis_code_type defaults to icd-10-cm even when absent (§8).
             if present.contains(c.name) || c.kind == Kind::DiagnosisSystem {
-                parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name))
+                if native.contains(c.name) {
+                    col(c.name).alias(format!("__p_{}", c.name))
+                } else {
+                    parse_expr(c.name, c.kind).alias(format!("__p_{}", c.name))
+                }
             } else {
                 lit(NULL)
                     .cast(dtype_of(c.kind))
@@ -776,7 +839,7 @@ fn read_table(
             }
         })
         .collect();
-    let checks = checks(spec, &present);
+    let checks = checks(spec, &present, &native);
     let flags: Vec<Expr> = checks
         .iter()
         .enumerate()
@@ -826,10 +889,15 @@ fn read_table(
         }
     }
 
-    let accepted = checked
-        .clone()
-        .lazy()
-        .filter(col("__reject").not())
+    let any_rejected = checked.column("__reject")?.bool()?.any();
+    let keep = checked.clone().lazy();
+    // Filtering copies every column: skip it when every row is accepted (the usual case).
+    let keep = if any_rejected {
+        keep.filter(col("__reject").not())
+    } else {
+        keep
+    };
+    let accepted = keep
         .select(
             spec.columns
                 .iter()
@@ -851,7 +919,7 @@ fn read_table(
                     col("__row").cast(DataType::Int64).alias("row"),
                     lit(c.column).alias("column"),
                     lit(c.reason.clone()).alias("reason"),
-                    col(c.column).alias("value"),
+                    col(c.column).cast(DataType::String).alias("value"),
                 ]),
         );
     }
@@ -905,7 +973,7 @@ pub fn validate(dir: &Path) -> ValidationReport {
         };
         let mut file_errors = Vec::new();
         for p in &paths {
-            if let Err(e) = scan_file(dir, &spec, p).and_then(|(lf, _)| {
+            if let Err(e) = scan_file(dir, &spec, p, &Default::default()).and_then(|(lf, _)| {
                 lf.limit(0)
                     .collect()
                     .map(|_| ())
