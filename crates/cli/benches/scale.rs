@@ -1,5 +1,10 @@
 //! State-scale benchmark (issue #9): `cargo bench -p caregap-cli --bench scale`
-//! [`-- --persons 100000,300000,1000000 --draws 1000`].
+//! [`-- --persons 100000,300000,1000000 --draws 1000 --run-args "--memory-limit 6GiB"`].
+//!
+//! With `--scale-out 1,4,16` (issue #10) it times, instead of one run, `caregap partition`
+//! into N buckets, each `caregap run --bucket i` as its own process (as a Spark task would run
+//! it) and `caregap merge`, with wall time and peak memory of each, into
+//! `target/bench-results/scale_out.csv`.
 //!
 //! For each size it generates a synthetic population over 2023–2025 once (cached as Parquet
 //! under `target/bench-data/`), then times the full `caregap run` (ingest, conditions,
@@ -44,6 +49,14 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let draws = arg("--draws", "1000");
+    let run_args: Vec<String> = arg("--run-args", "")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let scale_out: Vec<u32> = arg("--scale-out", "")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     let target = root().join("target");
     let results = target.join("bench-results");
     fs::create_dir_all(&results).unwrap();
@@ -78,6 +91,12 @@ fn main() {
                 t.elapsed().as_secs_f64()
             );
         }
+        if !scale_out.is_empty() {
+            for &b in &scale_out {
+                scale_out_bench(bin, &target, &data, n, b, &draws, &commit);
+            }
+            continue;
+        }
         let run_out = target.join(format!("bench-out/scale-p{n}"));
         let t = Instant::now();
         let o = Command::new(bin)
@@ -92,6 +111,7 @@ fn main() {
             .arg(&data)
             .arg("--out")
             .arg(&run_out)
+            .args(&run_args)
             .output()
             .expect("caregap run");
         let wall = t.elapsed().as_secs_f64();
@@ -139,4 +159,110 @@ fn main() {
         .unwrap();
     }
     println!("\nresults appended to {}", csv.display());
+}
+
+/// Run a command to completion; its wall time in seconds.
+fn run_measured(cmd: &mut Command) -> f64 {
+    let t = Instant::now();
+    let out = cmd.output().expect("caregap");
+    let secs = t.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    secs
+}
+
+/// The process's peak resident memory: the largest per-stage peak it recorded.
+fn peak_of(stages: &serde_json::Value) -> f64 {
+    stages
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["peak_rss_mb"].as_f64())
+                .fold(0.0, f64::max)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// `partition` + N × `run --bucket` (separate processes) + `merge`.
+fn scale_out_bench(
+    bin: &str,
+    target: &std::path::Path,
+    data: &std::path::Path,
+    n: usize,
+    buckets: u32,
+    draws: &str,
+    commit: &str,
+) {
+    let base = target.join(format!("bench-out/scale-out-p{n}-b{buckets}"));
+    let _ = fs::remove_dir_all(&base);
+    fs::create_dir_all(&base).unwrap();
+    let csv = target.join("bench-results/scale_out.csv");
+    let new = !csv.exists();
+    let mut out = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&csv)
+        .unwrap();
+    if new {
+        writeln!(out, "commit,persons,buckets,step,seconds,peak_rss_mb").unwrap();
+    }
+    let parts = base.join("input");
+    let secs = run_measured(
+        Command::new(bin)
+            .args(["partition", "--buckets", &buckets.to_string(), "--input"])
+            .arg(data)
+            .arg("--out")
+            .arg(&parts),
+    );
+    println!("\n{n} persons, {buckets} buckets (commit {commit})");
+    println!("{:<16}{:>10}{:>12}", "step", "seconds", "peak MiB");
+    println!("{:<16}{secs:>10.2}{:>12}", "partition", "-");
+    writeln!(out, "{commit},{n},{buckets},partition,{secs:.3},").unwrap();
+    let run = ["--period", "2025", "--bootstrap-draws", draws];
+    let mut outs = vec![];
+    let (mut total, mut max_secs, mut max_peak) = (0.0, 0.0f64, 0.0f64);
+    for i in 0..buckets {
+        let o = base.join(format!("bucket{i}"));
+        let secs = run_measured(
+            Command::new(bin)
+                .arg("run")
+                .args(run)
+                .args(["--bucket", &i.to_string(), "--input"])
+                .arg(&parts)
+                .arg("--out")
+                .arg(&o),
+        );
+        let facts: serde_json::Value =
+            serde_json::from_slice(&fs::read(o.join("partial.json")).unwrap()).unwrap();
+        let peak = peak_of(&facts["timings"]);
+        total += secs;
+        max_secs = max_secs.max(secs);
+        max_peak = max_peak.max(peak);
+        writeln!(out, "{commit},{n},{buckets},bucket {i},{secs:.3},{peak:.0}").unwrap();
+        outs.push(o);
+    }
+    println!(
+        "{:<16}{total:>10.2}{max_peak:>12.0}   (sum over buckets; slowest {max_secs:.2} s)",
+        "buckets"
+    );
+    let merged = base.join("merged");
+    let secs = run_measured(
+        Command::new(bin)
+            .arg("merge")
+            .args(run)
+            .arg("--inputs")
+            .args(&outs)
+            .arg("--out")
+            .arg(&merged),
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(merged.join("run_manifest.json")).unwrap()).unwrap();
+    let peak = peak_of(&m["timings"]);
+    println!("{:<16}{secs:>10.2}{peak:>12.0}", "merge");
+    writeln!(out, "{commit},{n},{buckets},merge,{secs:.3},{peak:.0}").unwrap();
+    let _ = fs::remove_dir_all(&parts);
 }
