@@ -5,8 +5,8 @@ Three steps, each one Spark job or less:
 1. **Bucket** (:func:`bucket_input`): every input-layer table Spark can read (Parquet, CSV,
    Delta) is written as ``<table>/bucket=<i>/part-*.parquet`` with
    ``bucket = pmod(xxhash64(person_id), N)`` — Spark's own function, which caregap
-   reimplements bit for bit — plus ``_source_file`` and ``_source_row`` so that rejected rows
-   name their original file and row. ``_partition.json`` lists the original files.
+   reimplements bit for bit — plus ``_source_file_index`` and ``_source_row`` so that
+   rejected rows name their original file and row. ``_partition.json`` lists the original files.
 2. **Run** (:func:`run_buckets`): one Spark task per bucket runs the ``caregap`` binary on its
    bucket (``caregap run --bucket i``); no claim row crosses into Python. Each task writes its
    partial atomically (staging folder, then rename), so a task Spark retries replaces the
@@ -105,7 +105,7 @@ def bucket_input(spark, input_dir: str, out_dir: str, buckets: int) -> dict:
             rows = df.count()
             rel = path.relative_to(root).as_posix()
             df = _with_row_numbers(spark, df, path, offset)
-            df = df.withColumn("_source_file", F.lit(rel)).withColumn(
+            df = df.withColumn("_source_file_index", F.lit(len(records)).cast("int")).withColumn(
                 "bucket",
                 F.expr(f"pmod(xxhash64(CAST(`{pid}` AS STRING)), {int(buckets)})"),
             )
@@ -119,14 +119,19 @@ def bucket_input(spark, input_dir: str, out_dir: str, buckets: int) -> dict:
                 }
             )
             offset += rows
-        for df in frames:
-            # One file per bucket and source file; column order as in the source.
-            (
-                df.repartition(int(buckets), "bucket")
-                .write.mode("append")
-                .partitionBy("bucket")
-                .parquet(str(out / table))
-            )
+        table_df = frames[0]
+        for df in frames[1:]:
+            table_df = table_df.unionByName(df, allowMissingColumns=True)
+        # One file per bucket, rows in their original order (caregap then reads them as they
+        # are; it would have to sort them otherwise). Sorting by bucket first satisfies the
+        # ordering Spark's partitioned writer needs, so it adds no sort of its own.
+        (
+            table_df.repartition(int(buckets), "bucket")
+            .sortWithinPartitions("bucket", "_source_row")
+            .write.mode("overwrite")
+            .partitionBy("bucket")
+            .parquet(str(out / table))
+        )
         # Every bucket has the table, if only as an empty file with its schema.
         empty = frames[0].drop("bucket").limit(0)
         for i in range(buckets):

@@ -7,9 +7,10 @@
 //! rejected there as they would be in a whole run.
 //!
 //! [`partition`] writes an input folder as `<table>/bucket=<i>/part-*.parquet`, every original
-//! column unchanged plus two columns that keep where each row came from: `_source_file` (the
-//! file's path relative to the input folder) and `_source_row` (its 1-based row number counted
-//! across the table's files, as a whole run counts it). Rejects of a bucket run therefore name
+//! column unchanged plus two columns that keep where each row came from: `_source_file_index`
+//! (the index of its file in the table's file list in `_partition.json`, which holds the path
+//! relative to the input folder) and `_source_row` (its 1-based row number counted across the
+//! table's files, as a whole run counts it). Rejects of a bucket run therefore name
 //! the original file and row. `_partition.json` records the number of buckets and every
 //! original file (rows, SHA-256, column aliases) for the run manifest. Every bucket gets a file
 //! for every table present, empty if need be, so that no bucket mistakes a table for absent.
@@ -35,8 +36,9 @@ pub const SPARK_XXHASH64_SEED: u64 = 42;
 
 /// Name of the partition manifest at the root of a bucketed layout.
 pub const PARTITION_MANIFEST: &str = "_partition.json";
-/// Column with the original file of a row (relative path).
-pub const SOURCE_FILE: &str = "_source_file";
+/// Column with the original file of a row: its index in the table's file list of
+/// `_partition.json` (an integer: a per-row path would cost gigabytes at state scale).
+pub const SOURCE_FILE_INDEX: &str = "_source_file_index";
 /// Column with the original 1-based row number of a row (across the table's files).
 pub const SOURCE_ROW: &str = "_source_row";
 
@@ -207,10 +209,7 @@ pub fn partition(input: &Path, out: &Path, n: u32) -> Result<PartitionSummary, I
                 }
                 let first = (offset + rows + 1) as i64;
                 let mut df = df;
-                df.with_column(Column::new(
-                    SOURCE_FILE.into(),
-                    vec![info.relative.as_str(); h],
-                ))?;
+                df.with_column(Column::new(SOURCE_FILE_INDEX.into(), vec![fi as i32; h]))?;
                 df.with_column(Column::new(
                     SOURCE_ROW.into(),
                     (first..first + h as i64).collect::<Vec<i64>>(),
@@ -243,8 +242,11 @@ pub fn partition(input: &Path, out: &Path, n: u32) -> Result<PartitionSummary, I
         }
         // Every bucket has the table, if only as an empty file.
         let mut empty = empty_schema.expect("a table with files has a schema");
-        if empty.column(SOURCE_FILE).is_err() {
-            empty.with_column(Column::new_empty(SOURCE_FILE.into(), &DataType::String))?;
+        if empty.column(SOURCE_FILE_INDEX).is_err() {
+            empty.with_column(Column::new_empty(
+                SOURCE_FILE_INDEX.into(),
+                &DataType::Int32,
+            ))?;
             empty.with_column(Column::new_empty(SOURCE_ROW.into(), &DataType::Int64))?;
         }
         for (b, &c) in counts.iter().enumerate() {

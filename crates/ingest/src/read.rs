@@ -16,7 +16,7 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::error::IngestError;
-use crate::partition::{bucket_dir, PartitionManifest, SOURCE_FILE, SOURCE_ROW};
+use crate::partition::{bucket_dir, PartitionManifest, SOURCE_FILE_INDEX, SOURCE_ROW};
 use crate::schema::{self, Kind, TableSpec, LAB_DATE_COLUMNS, PERSON_ID_ALIAS};
 
 /// One physical file read for a table.
@@ -345,7 +345,7 @@ fn inspect(
         .filter(|c| has(c.name))
         .map(|c| c.name)
         .collect();
-    let bucketed = schema.get(SOURCE_FILE).is_some() && schema.get(SOURCE_ROW).is_some();
+    let bucketed = schema.get(SOURCE_FILE_INDEX).is_some() && schema.get(SOURCE_ROW).is_some();
     Ok((
         lf,
         SourceFile {
@@ -373,23 +373,26 @@ pub(crate) fn source_file_info(
 }
 
 /// Scan one file with every spec column as text, aliases resolved, schema checked. A file of
-/// a bucketed layout names its rows' original file and row (`_source_file`, `_source_row`).
+/// a bucketed layout names its rows' original file and row (`_source_file_index`, `_source_row`).
 fn scan_file(
     dir: &Path,
     spec: &TableSpec,
     path: &Path,
     native: &std::collections::BTreeSet<&str>,
+    index: usize,
 ) -> Result<(LazyFrame, SourceFile), IngestError> {
     let (lf, _) = scan_raw(dir, spec, path)?;
     let (lf, mut sf) = inspect(dir, spec, path, lf)?;
     let has = |c: &str| sf.columns_present.contains(&c);
+    // The file as an index (into the table's files, or the partition manifest's list for a
+    // bucketed layout): a per-row text column would cost gigabytes at state scale.
     let origin = if sf.bucketed {
         vec![
-            col(SOURCE_FILE).cast(DataType::String).alias("__file"),
+            col(SOURCE_FILE_INDEX).cast(DataType::Int32).alias("__file"),
             col(SOURCE_ROW).cast(DataType::Int64).alias("__row"),
         ]
     } else {
-        vec![lit(sf.relative.clone()).alias("__file")]
+        vec![lit(index as i32).alias("__file")]
     };
     let exprs: Vec<Expr> = spec
         .columns
@@ -830,6 +833,21 @@ fn native_columns<'a>(
         .collect())
 }
 
+/// Whether the `__row` numbers of a bucketed read are strictly increasing (reads that one
+/// column only).
+fn in_original_order(raw: &LazyFrame) -> Result<bool, IngestError> {
+    let rows = raw.clone().select([col("__row")]).collect()?;
+    let rows = rows.column("__row")?.i64()?;
+    let mut prev = i64::MIN;
+    for r in rows.iter() {
+        match r {
+            Some(r) if r > prev => prev = r,
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
 fn read_table(
     dir: &Path,
     spec: &TableSpec,
@@ -850,7 +868,7 @@ fn read_table(
     let mut frames = Vec::new();
     let mut files = Vec::new();
     for path in &paths {
-        let (lf, sf) = scan_file(dir, spec, path, &native)?;
+        let (lf, sf) = scan_file(dir, spec, path, &native, frames.len())?;
         frames.push(lf);
         files.push(sf);
     }
@@ -859,17 +877,25 @@ fn read_table(
         return Err(IngestError::Unreadable {
             table: spec.name.to_string(),
             file: files[0].relative.clone(),
-            message: "some files of this table have the `_source_file`/`_source_row` columns of a bucketed layout and others do not".into(),
+            message: "some files of this table have the `_source_file_index`/`_source_row` columns of a bucketed layout and others do not".into(),
         });
     }
     let raw = concat(frames, UnionArgs::default())?;
     let raw = if bucketed == 0 {
         raw.with_row_index("__row", Some(1))
     } else {
-        // Back to the original order (Spark writes a bucket's rows in any order, and all
-        // buckets together are in bucket order), so "first copy wins" picks the row a whole
-        // run picks.
-        raw.sort(["__row"], Default::default())
+        // An unused row index: without it polars 0.55 evaluates the checks of a union of
+        // many files far more slowly (measured with the scale bench).
+        let raw = raw.with_row_index("__seq", Some(1));
+        // Rows must be in their original order so that "first copy wins" picks the row a
+        // whole run picks. `caregap partition` and the Spark driver write them so; anything
+        // else (all buckets read together, other writers) is sorted, which is slow on large
+        // tables (a full gather of every column).
+        if in_original_order(&raw)? {
+            raw
+        } else {
+            raw.sort(["__row"], Default::default())
+        }
     };
     let present: std::collections::BTreeSet<&str> = files
         .iter()
@@ -952,16 +978,16 @@ fn read_table(
         .group_by([col("__file")])
         .agg([len().alias("n")])
         .collect()?;
-    let names = per_file.column("__file")?.str()?.clone();
+    let idx = per_file.column("__file")?.cast(&DataType::Int32)?;
     let counts = per_file.column("n")?.cast(&DataType::Int64)?;
-    let counts = counts.i64()?;
-    for (name, n) in names.iter().zip(counts.iter()) {
-        if let (Some(name), Some(n)) = (name, n) {
-            if let Some(f) = files.iter_mut().find(|f| f.relative == name) {
+    for (i, n) in idx.i32()?.iter().zip(counts.i64()?.iter()) {
+        if let (Some(i), Some(n)) = (i, n) {
+            if let Some(f) = files.get_mut(i as usize) {
                 f.rows = n as usize;
             }
         }
     }
+    let file_names: Vec<String> = files.iter().map(|f| f.relative.clone()).collect();
 
     let any_rejected = checked.column("__reject")?.bool()?.any();
     let keep = checked.clone().lazy();
@@ -980,7 +1006,9 @@ fn read_table(
         )
         .collect()?;
     let rejected = checked.lazy().filter(col("__reject")).collect()?;
-    let mut rej_frames = vec![empty_rejects().lazy()];
+    let mut rej_frames = vec![empty_rejects()
+        .lazy()
+        .with_column(col("file").cast(DataType::Int32))];
     for (i, c) in checks.iter().enumerate() {
         rej_frames.push(
             rejected
@@ -997,7 +1025,17 @@ fn read_table(
                 ]),
         );
     }
-    let rejects = concat(rej_frames, UnionArgs::default())?.collect()?;
+    let mut rejects = concat(rej_frames, UnionArgs::default())?.collect()?;
+    let names: StringChunked = rejects
+        .column("file")?
+        .i32()?
+        .iter()
+        .map(|i| {
+            i.and_then(|i| file_names.get(i as usize))
+                .map(String::as_str)
+        })
+        .collect();
+    rejects.with_column(names.with_name("file".into()).into_column())?;
     let rows_read = checked_height(&files);
     Ok((
         Table {
@@ -1047,7 +1085,7 @@ pub fn validate(dir: &Path) -> ValidationReport {
         };
         let mut file_errors = Vec::new();
         for p in &paths {
-            if let Err(e) = scan_file(dir, &spec, p, &Default::default()).and_then(|(lf, _)| {
+            if let Err(e) = scan_file(dir, &spec, p, &Default::default(), 0).and_then(|(lf, _)| {
                 lf.limit(0)
                     .collect()
                     .map(|_| ())
