@@ -125,8 +125,12 @@ fn write_part(df: &mut DataFrame, path: &Path) -> Result<(), IngestError> {
         source: e,
     };
     let mut f = fs::File::create(&tmp).map_err(io)?;
+    // LZ4, no statistics: a quarter faster than zstd to write (measured at 1,000,000 persons:
+    // 42 s -> 32 s), and these files are read once or twice. (Files in parallel were no
+    // faster on 2 cores and took 14 GB instead of 2.)
     ParquetWriter::new(&mut f)
-        .with_compression(ParquetCompression::Zstd(None))
+        .with_compression(ParquetCompression::Lz4Raw)
+        .with_statistics(StatisticsOptions::empty())
         .finish(df)?;
     fs::rename(&tmp, path).map_err(io)?;
     Ok(())
