@@ -175,12 +175,14 @@ fn run_measured(cmd: &mut Command) -> f64 {
     secs
 }
 
-/// The process's peak resident memory: the largest per-stage peak it recorded.
+/// The process's peak resident memory: the largest per-stage peak it recorded (a merge's
+/// manifest also lists the bucket processes' stages, prefixed `bucket i:`; those are not its).
 fn peak_of(stages: &serde_json::Value) -> f64 {
     stages
         .as_array()
         .map(|a| {
             a.iter()
+                .filter(|s| !s["stage"].as_str().unwrap_or("").starts_with("bucket "))
                 .filter_map(|s| s["peak_rss_mb"].as_f64())
                 .fold(0.0, f64::max)
         })
