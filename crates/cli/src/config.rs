@@ -61,6 +61,10 @@ pub struct PipelineFile {
     pub seed: Option<u64>,
     /// Largest share of rejected rows a table may have (0–1); above it the run exits with 4.
     pub max_reject_rate: Option<f64>,
+    /// Process the input in this many person buckets (exact merge; bounds memory).
+    pub buckets: Option<u32>,
+    /// Peak memory to aim for (`"7GiB"`): chooses `buckets` from the input's size.
+    pub memory_limit: Option<String>,
 }
 
 impl PipelineFile {
@@ -104,6 +108,8 @@ impl PipelineFile {
             bootstrap_draws: over.bootstrap_draws.or(self.bootstrap_draws),
             seed: over.seed.or(self.seed),
             max_reject_rate: over.max_reject_rate.or(self.max_reject_rate),
+            buckets: over.buckets.or(self.buckets),
+            memory_limit: over.memory_limit.or(self.memory_limit),
         }
     }
 
@@ -156,6 +162,19 @@ impl PipelineFile {
                 "suppression_threshold {threshold} must be below 20"
             )));
         }
+        let buckets = match (self.buckets, &self.memory_limit) {
+            (Some(0), _) => bail!(UsageError("buckets must be at least 1".into())),
+            (Some(n), _) => Some(n),
+            (None, Some(limit)) => {
+                let n = crate::pipeline::buckets_for_memory(&input, parse_size(limit)?)?;
+                tracing::info!(buckets = n, limit, "buckets chosen for the memory limit");
+                eprintln!(
+                    "caregap: memory limit {limit}: processing the input in {n} person bucket(s)"
+                );
+                Some(n)
+            }
+            (None, None) => None,
+        };
         let boot = BootstrapSettings::default();
         Ok(RunOptions {
             input,
@@ -172,9 +191,35 @@ impl PipelineFile {
             },
             measures: self.measures,
             max_reject_rate: self.max_reject_rate,
-            buckets: None,
+            buckets,
         })
     }
+}
+
+/// `4GiB`, `800MiB`, `2GB`, `1500000000` → bytes.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || {
+        UsageError(format!(
+            "memory limit: `{s}` is not a size like 4GiB or 800MiB"
+        ))
+    };
+    let v: f64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(bad().into()),
+    };
+    Ok((v * mult) as u64)
 }
 
 /// `2025` or `2025-04-01..2026-03-31`.
@@ -214,6 +259,17 @@ pub fn example_files(root: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_and_decimal_units() {
+        assert_eq!(parse_size("4GiB").unwrap(), 4 << 30);
+        assert_eq!(parse_size(" 800MiB ").unwrap(), 800 << 20);
+        assert_eq!(parse_size("2GB").unwrap(), 2_000_000_000);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("4XB").is_err());
+    }
 
     #[test]
     fn unknown_key_is_named() {

@@ -135,6 +135,8 @@ impl RunArgs {
             bootstrap_draws: self.bootstrap_draws,
             seed: self.seed,
             max_reject_rate: self.max_reject_rate,
+            buckets: None,
+            memory_limit: None,
         }
     }
 }
@@ -305,43 +307,30 @@ fn set_threads(threads: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-/// `4GiB`, `800MiB`, `2GB`, `1500000000` → bytes.
-fn parse_size(s: &str) -> Result<u64> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let bad = || {
-        UsageError(format!(
-            "--memory-limit: `{s}` is not a size like 4GiB or 800MiB"
-        ))
-    };
-    let v: f64 = num.parse().map_err(|_| bad())?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "kib" => 1024.0,
-        "m" | "mb" => 1e6,
-        "mib" => 1024.0 * 1024.0,
-        "g" | "gb" => 1e9,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(bad().into()),
-    };
-    Ok((v * mult) as u64)
-}
-
-fn pipeline_options(pipeline_file: &Option<PathBuf>, args: &RunArgs) -> Result<RunOptions> {
+fn pipeline_options(
+    pipeline_file: &Option<PathBuf>,
+    args: &RunArgs,
+    scale: &ScaleArgs,
+) -> Result<RunOptions> {
     let file = match pipeline_file {
         Some(p) => PipelineFile::load(p)?,
         None => PipelineFile::default(),
     };
-    file.overridden_by(args.as_pipeline()).into_options()
+    let mut over = args.as_pipeline();
+    if scale.bucket.is_none() {
+        over.buckets = scale.buckets;
+        over.memory_limit = scale.memory_limit.clone();
+    }
+    let mut opts = file.overridden_by(over).into_options()?;
+    if scale.bucket.is_some() {
+        opts.buckets = None;
+    }
+    Ok(opts)
 }
 
 fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) -> Result<()> {
     set_threads(scale.threads)?;
-    let mut opts = pipeline_options(&pipeline_file, &args)?;
+    let opts = pipeline_options(&pipeline_file, &args, &scale)?;
     if let Some(i) = scale.bucket {
         let part = pipeline::run_bucket(&opts, i)?;
         println!(
@@ -353,19 +342,6 @@ fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) 
         );
         return Ok(());
     }
-    opts.buckets = match (scale.buckets, &scale.memory_limit) {
-        (Some(0), _) => return Err(UsageError("--buckets must be at least 1".into()).into()),
-        (Some(n), _) => Some(n),
-        (None, Some(limit)) => {
-            let n = pipeline::buckets_for_memory(&opts.input, parse_size(limit)?)?;
-            tracing::info!(buckets = n, limit, "buckets chosen for the memory limit");
-            eprintln!(
-                "caregap: --memory-limit {limit}: processing the input in {n} person bucket(s)"
-            );
-            Some(n)
-        }
-        (None, None) => None,
-    };
     tracing::info!(input = %opts.input.display(), out = %opts.out.display(), period = %format!("{}..{}", opts.params.period_start, opts.params.period_end), "run started");
     let pb = progress("caregap: running the pipeline…");
     let r = pipeline::run(&opts);
@@ -455,7 +431,7 @@ fn real_main(cli: Cli) -> Result<()> {
                 // Only the manifest's input_folder uses it; the partials carry the rest.
                 args.input = Some(PathBuf::from("(bucket outputs)"));
             }
-            let opts = pipeline_options(&pipeline, &args)?;
+            let opts = pipeline_options(&pipeline, &args, &ScaleArgs::default())?;
             let r = pipeline::merge(&opts, &inputs)?;
             println!(
                 "caregap merge: {} bucket outputs merged; wrote {} outputs, report.html and run_manifest.json to {}",
