@@ -85,16 +85,89 @@ def _with_row_numbers(spark, df, path: Path, offset: int):
     return spark.createDataFrame(rdd, schema)
 
 
-def bucket_input(spark, input_dir: str, out_dir: str, buckets: int) -> dict:
+def _local_path(uri: str) -> Optional[Path]:
+    from urllib.parse import unquote, urlparse
+
+    u = urlparse(uri)
+    if u.scheme in ("", "file"):
+        return Path(unquote(u.path))
+    return None
+
+
+def _bucket_column(df, buckets: int):
+    from pyspark.sql import functions as F
+
+    pid = "person_id" if "person_id" in df.columns else "patient_id"
+    return pid, df.withColumn(
+        "bucket", F.expr(f"pmod(xxhash64(CAST(`{pid}` AS STRING)), {int(buckets)})")
+    )
+
+
+def _read_dataset(spark, root: Path, table: str, fmt: str, buckets: int):
+    """A table stored as a dataset Spark reads as a whole (a Delta table: ``fmt="delta"``).
+
+    Its data files play the part of caregap's part files: sorted by path, each row numbered by
+    its position in its file (``_metadata.row_index``) plus the rows of the files before it."""
+    from pyspark.sql import functions as F
+
+    df = spark.read.format(fmt).load(str(root / table))
+    df = df.withColumn("_file", F.col("_metadata.file_path")).withColumn(
+        "_ri", F.col("_metadata.row_index")
+    )
+    counts = sorted((r["_file"], r["count"]) for r in df.groupBy("_file").count().collect())
+    pid, _ = _bucket_column(df, buckets)
+    records, index_rows, offset = [], [], 0
+    for i, (uri, n) in enumerate(counts):
+        local = _local_path(uri)
+        try:
+            rel = local.relative_to(root.resolve()).as_posix() if local else uri
+        except ValueError:
+            rel = uri
+        records.append(
+            {
+                "file": rel,
+                "rows": n,
+                "sha256": _sha256(local) if local and local.is_file() else "",
+                "column_aliases": {"person_id": "patient_id"} if pid == "patient_id" else {},
+            }
+        )
+        index_rows.append((uri, i, offset))
+        offset += n
+    index = spark.createDataFrame(index_rows, "_file string, _source_file_index int, _offset long")
+    df = (
+        df.join(F.broadcast(index), "_file")
+        .withColumn("_source_row", F.col("_offset") + F.col("_ri") + F.lit(1))
+        .drop("_file", "_ri", "_offset")
+    )
+    _, df = _bucket_column(df, buckets)
+    return df, records
+
+
+def bucket_input(spark, input_dir: str, out_dir: str, buckets: int,
+                 dataset_format: Optional[str] = None) -> dict:
     """Write the input layer in ``input_dir`` bucketed by person into ``out_dir``.
+
+    A table is a file (``T.parquet``, ``T.csv``), a folder of part files, or a Delta table (a
+    folder with ``_delta_log``, read with Spark's ``delta`` format, which needs the delta-spark
+    package). ``dataset_format`` reads every table folder as one dataset of that format (the
+    Delta path, exercised in tests with ``"parquet"``).
 
     Returns the partition manifest (also written as ``_partition.json``)."""
     from pyspark.sql import functions as F
 
-    root, out = Path(input_dir), Path(out_dir)
+    root, out = Path(input_dir).resolve(), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"buckets": buckets, "hash": HASH_DESCRIPTION, "tables": {}}
     for table in INPUT_TABLES:
+        fmt = dataset_format
+        if fmt is None and (root / table / "_delta_log").is_dir():
+            fmt = "delta"
+        if fmt is not None and (root / table).is_dir():
+            table_df, records = _read_dataset(spark, root, table, fmt, buckets)
+            _write_buckets(table_df, out / table, buckets)
+            manifest["tables"][table] = records
+            _fill_empty_buckets(table_df, out, table, buckets)
+            continue
         files = _table_files(root, table)
         if not files:
             continue
@@ -122,30 +195,38 @@ def bucket_input(spark, input_dir: str, out_dir: str, buckets: int) -> dict:
         table_df = frames[0]
         for df in frames[1:]:
             table_df = table_df.unionByName(df, allowMissingColumns=True)
-        # One file per bucket, rows in their original order (caregap then reads them as they
-        # are; it would have to sort them otherwise). Sorting by bucket first satisfies the
-        # ordering Spark's partitioned writer needs, so it adds no sort of its own.
-        (
-            table_df.repartition(int(buckets), "bucket")
-            .sortWithinPartitions("bucket", "_source_row")
-            .write.mode("overwrite")
-            .partitionBy("bucket")
-            .parquet(str(out / table))
-        )
-        # Every bucket has the table, if only as an empty file with its schema.
-        empty = frames[0].drop("bucket").limit(0)
-        for i in range(buckets):
-            d = out / table / f"bucket={i}"
-            if not d.is_dir() or not any(p.suffix == ".parquet" for p in d.iterdir()):
-                tmp = out / "_empty" / table / str(i)
-                empty.coalesce(1).write.mode("overwrite").parquet(str(tmp))
-                d.mkdir(parents=True, exist_ok=True)
-                for p in tmp.glob("*.parquet"):
-                    shutil.move(str(p), str(d / "part-empty.parquet"))
+        _write_buckets(table_df, out / table, buckets)
+        _fill_empty_buckets(table_df, out, table, buckets)
         manifest["tables"][table] = records
     shutil.rmtree(out / "_empty", ignore_errors=True)
     (out / "_partition.json").write_text(json.dumps(manifest, indent=2))
     return manifest
+
+
+def _write_buckets(table_df, folder: Path, buckets: int):
+    """One file per bucket, rows in their original order (caregap then reads them as they
+    are; it would have to sort them otherwise). Sorting by bucket first satisfies the ordering
+    Spark's partitioned writer needs, so it adds no sort of its own."""
+    (
+        table_df.repartition(int(buckets), "bucket")
+        .sortWithinPartitions("bucket", "_source_row")
+        .write.mode("overwrite")
+        .partitionBy("bucket")
+        .parquet(str(folder))
+    )
+
+
+def _fill_empty_buckets(table_df, out: Path, table: str, buckets: int):
+    """Every bucket has the table, if only as an empty file with its schema."""
+    empty = table_df.drop("bucket").limit(0)
+    for i in range(buckets):
+        d = out / table / f"bucket={i}"
+        if not d.is_dir() or not any(p.suffix == ".parquet" for p in d.iterdir()):
+            tmp = out / "_empty" / table / str(i)
+            empty.coalesce(1).write.mode("overwrite").parquet(str(tmp))
+            d.mkdir(parents=True, exist_ok=True)
+            for p in tmp.glob("*.parquet"):
+                shutil.move(str(p), str(d / "part-empty.parquet"))
 
 
 def _bucket_task(caregap: str, bucketed: str, partials: str, run_args: Sequence[str],
@@ -192,14 +273,15 @@ def run_buckets(spark, caregap: str, bucketed: str, partials: str, buckets: int,
 
 
 def run(spark, caregap: str, input_dir: str, work_dir: str, out_dir: str, buckets: int,
-        run_args: Sequence[str] = (), threads: int = 1, fail_once: Optional[int] = None) -> str:
+        run_args: Sequence[str] = (), threads: int = 1, fail_once: Optional[int] = None,
+        dataset_format: Optional[str] = None) -> str:
     """Bucket the input, run every bucket as a Spark task, merge into ``out_dir``."""
     work = Path(work_dir)
     bucketed = str(work / "input")
     partials = str(work / "partials")
     if Path(bucketed).exists():
         shutil.rmtree(bucketed)
-    bucket_input(spark, input_dir, bucketed, buckets)
+    bucket_input(spark, input_dir, bucketed, buckets, dataset_format)
     folders = run_buckets(spark, caregap, bucketed, partials, buckets, run_args, threads,
                           fail_once)
     cmd = [caregap, "merge", *run_args, "--inputs", *folders, "--out", out_dir]

@@ -61,6 +61,19 @@ def test_spark_driver_equals_a_whole_run(data, spark):
     assert '"buckets": 8' in manifest
 
 
+def test_dataset_path_equals_a_whole_run(data, spark):
+    """Tables read as whole datasets (the code path of Delta tables, here with Parquet
+    folders, since delta-spark's jars are not on this machine): rows numbered from Spark's
+    `_metadata` (file path, row index) give the same outputs."""
+    out = data / "spark_dataset_out"
+    driver.run(spark, BIN, str(data / "input"), str(data / "spark_dataset_work"), str(out),
+               BUCKETS, RUN_ARGS, threads=1, dataset_format="parquet")
+    assert differing(data / "whole", out) == []
+    a = (data / "spark_work" / "input" / "_partition.json").read_text()
+    b = (data / "spark_dataset_work" / "input" / "_partition.json").read_text()
+    assert a == b
+
+
 def test_killed_bucket_task_is_retried_with_the_same_outputs(data, spark):
     out = data / "spark_retry_out"
     work = data / "spark_retry_work"
