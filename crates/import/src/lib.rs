@@ -22,6 +22,12 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::Serialize;
 
+/// A typed all-null column named `name`: an input-layer column the source data model has no
+/// counterpart for.
+pub(crate) fn null_of(dtype: DataType, name: impl Into<PlSmallStr>) -> Expr {
+    lit(NULL).cast(dtype).alias(name)
+}
+
 /// What can stop an import.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {

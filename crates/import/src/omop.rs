@@ -24,6 +24,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use crate::null_of;
+
 use crate::{count, date_of, diagnosis_columns, write_tables, ImportError, ImportReport};
 
 const FORMAT: &str = "omop";
@@ -134,7 +136,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
             JoinArgs::new(JoinType::Left),
         );
     } else {
-        people = people.with_column(lit(NULL).cast(DataType::Date).alias("death_date"));
+        people = people.with_column(null_of(DataType::Date, "death_date"));
     }
     let ppp_rows = match &ppp {
         Some(t) => count(t)?,
@@ -304,7 +306,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
             [col("cost_event_id")],
             JoinArgs::new(JoinType::Left),
         ),
-        None => v.with_column(lit(NULL).cast(DataType::Float64).alias("paid_amount")),
+        None => v.with_column(null_of(DataType::Float64, "paid_amount")),
     };
     let concept_is = |c: &str| col("visit_concept_id").eq(lit(c));
     let inpatient = concept_is("9201").or(concept_is("262"));
@@ -362,11 +364,11 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
         lit("0450").alias("revenue_center_code"),
         lit("23").alias("place_of_service_code"),
         lit("99284").alias("hcpcs_code"),
-        lit(NULL).cast(DataType::Date).alias("admission_date"),
-        lit(NULL).cast(DataType::Date).alias("discharge_date"),
+        null_of(DataType::Date, "admission_date"),
+        null_of(DataType::Date, "discharge_date"),
         col("d_start").alias("claim_start_date"),
         col("d_start").alias("claim_end_date"),
-        lit(NULL).cast(DataType::Float64).alias("paid_amount"),
+        null_of(DataType::Float64, "paid_amount"),
     ]);
     let claim_cols = [
         "visit_occurrence_id",
@@ -436,17 +438,13 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
             lit("professional").alias("claim_type"),
             date_of(col("condition_start_date")).alias("claim_start_date"),
             date_of(col("condition_start_date")).alias("claim_end_date"),
-            lit(NULL).cast(DataType::Date).alias("admission_date"),
-            lit(NULL).cast(DataType::Date).alias("discharge_date"),
-            lit(NULL)
-                .cast(DataType::String)
-                .alias("place_of_service_code"),
-            lit(NULL).cast(DataType::String).alias("bill_type_code"),
-            lit(NULL)
-                .cast(DataType::String)
-                .alias("revenue_center_code"),
-            lit(NULL).cast(DataType::String).alias("hcpcs_code"),
-            lit(NULL).cast(DataType::Float64).alias("paid_amount"),
+            null_of(DataType::Date, "admission_date"),
+            null_of(DataType::Date, "discharge_date"),
+            null_of(DataType::String, "place_of_service_code"),
+            null_of(DataType::String, "bill_type_code"),
+            null_of(DataType::String, "revenue_center_code"),
+            null_of(DataType::String, "hcpcs_code"),
+            null_of(DataType::Float64, "paid_amount"),
             concat_list([col("code")])?.alias("dx"),
         ])
         .select(sel);
@@ -480,26 +478,16 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
             date_of(col("procedure_date")).alias("claim_start_date"),
             date_of(col("procedure_date")).alias("claim_end_date"),
             date_of(col("procedure_date")).alias("claim_line_start_date"),
-            lit(NULL).cast(DataType::Date).alias("admission_date"),
-            lit(NULL).cast(DataType::Date).alias("discharge_date"),
-            lit(NULL)
-                .cast(DataType::String)
-                .alias("place_of_service_code"),
-            lit(NULL).cast(DataType::String).alias("bill_type_code"),
-            lit(NULL)
-                .cast(DataType::String)
-                .alias("revenue_center_code"),
+            null_of(DataType::Date, "admission_date"),
+            null_of(DataType::Date, "discharge_date"),
+            null_of(DataType::String, "place_of_service_code"),
+            null_of(DataType::String, "bill_type_code"),
+            null_of(DataType::String, "revenue_center_code"),
             col("concept_code").alias("hcpcs_code"),
-            lit(NULL).cast(DataType::Float64).alias("paid_amount"),
-            lit(NULL)
-                .cast(DataType::String)
-                .alias("diagnosis_code_type"),
+            null_of(DataType::Float64, "paid_amount"),
+            null_of(DataType::String, "diagnosis_code_type"),
         ];
-        psel.extend((1..=25).map(|i| {
-            lit(NULL)
-                .cast(DataType::String)
-                .alias(format!("diagnosis_code_{i}"))
-        }));
+        psel.extend((1..=25).map(|i| null_of(DataType::String, format!("diagnosis_code_{i}"))));
         psel.push(lit("omop").alias("data_source"));
         parts.push(pr.filter(hcpcs).select(psel));
     }
@@ -607,7 +595,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
                     lit(1i64).cast(DataType::Int64).alias("claim_line_number"),
                     col("person_id"),
                     date_of(col("drug_exposure_start_date")).alias("dispensing_date"),
-                    lit(NULL).cast(DataType::String).alias("ndc_code"),
+                    null_of(DataType::String, "ndc_code"),
                     col("rx").alias("rxnorm_code"),
                     col("days_supply")
                         .cast(DataType::Int64)

@@ -22,6 +22,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use crate::null_of;
+
 use crate::{count, date_of, diagnosis_columns, read_csv, write_tables, ImportError, ImportReport};
 
 const FORMAT: &str = "synthea";
@@ -118,7 +120,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
         )
         .select([
             col("person_id"),
-            lit(NULL).cast(DataType::String).alias("member_id"),
+            null_of(DataType::String, "member_id"),
             col("birth_date").alias("enrollment_start_date"),
             coalesce(&[col("death_date"), col("last_seen"), col("birth_date")])
                 .alias("enrollment_end_date"),
@@ -488,7 +490,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
             lit(1i64).cast(DataType::Int64).alias("claim_line_number"),
             col("PATIENT").alias("person_id"),
             col("fill_date").alias("dispensing_date"),
-            lit(NULL).cast(DataType::String).alias("ndc_code"),
+            null_of(DataType::String, "ndc_code"),
             col("CODE").alias("rxnorm_code"),
             lit(30i64).cast(DataType::Int64).alias("days_supply"),
             (col("fill_cents").cast(DataType::Float64) / lit(100.0)).alias("paid_amount"),
