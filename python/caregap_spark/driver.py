@@ -115,7 +115,7 @@ def _read_dataset(spark, root: Path, table: str, fmt: str, buckets: int):
         "_ri", F.col("_metadata.row_index")
     )
     counts = sorted((r["_file"], r["count"]) for r in df.groupBy("_file").count().collect())
-    pid, _ = _bucket_column(df, buckets)
+    pid, df = _bucket_column(df, buckets)
     records, index_rows, offset = [], [], 0
     for i, (uri, n) in enumerate(counts):
         local = _local_path(uri)
@@ -139,7 +139,6 @@ def _read_dataset(spark, root: Path, table: str, fmt: str, buckets: int):
         .withColumn("_source_row", F.col("_offset") + F.col("_ri") + F.lit(1))
         .drop("_file", "_ri", "_offset")
     )
-    _, df = _bucket_column(df, buckets)
     return df, records
 
 
@@ -174,14 +173,11 @@ def bucket_input(spark, input_dir: str, out_dir: str, buckets: int,
         frames, records, offset = [], [], 0
         for path in files:
             df = _read_file(spark, path)
-            pid = "person_id" if "person_id" in df.columns else "patient_id"
             rows = df.count()
             rel = path.relative_to(root).as_posix()
             df = _with_row_numbers(spark, df, path, offset)
-            df = df.withColumn("_source_file_index", F.lit(len(records)).cast("int")).withColumn(
-                "bucket",
-                F.expr(f"pmod(xxhash64(CAST(`{pid}` AS STRING)), {int(buckets)})"),
-            )
+            df = df.withColumn("_source_file_index", F.lit(len(records)).cast("int"))
+            pid, df = _bucket_column(df, buckets)
             frames.append(df)
             records.append(
                 {
@@ -301,9 +297,8 @@ def spark_session(master: Optional[str] = None, app: str = "caregap"):
     return (
         b.config("spark.ui.enabled", "false")
         # A failed bucket is retried by Spark; merge refuses a missing or doubled bucket.
+        # (No Arrow settings: caregap reads the files Spark writes; no rows cross to Python.)
         .config("spark.task.maxFailures", "4")
-        # caregap reads Spark's files, not rows through Arrow; keep the types plain.
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()
     )
 

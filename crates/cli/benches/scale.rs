@@ -61,19 +61,10 @@ fn main() {
     let results = target.join("bench-results");
     fs::create_dir_all(&results).unwrap();
     let csv = results.join("scale.csv");
-    let new = !csv.exists();
-    let mut out = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&csv)
-        .unwrap();
-    if new {
-        writeln!(
-            out,
-            "commit,persons,stage,rows,seconds,rows_per_second,peak_rss_mb"
-        )
-        .unwrap();
-    }
+    let mut out = append_csv(
+        &csv,
+        "commit,persons,stage,rows,seconds,rows_per_second,peak_rss_mb",
+    );
     let commit = commit();
     for n in sizes {
         let data = target.join(format!("bench-data/scale-p{n}-s1"));
@@ -161,6 +152,20 @@ fn main() {
     println!("\nresults appended to {}", csv.display());
 }
 
+/// A results CSV opened for appending, with `header` written when the file is new.
+fn append_csv(path: &std::path::Path, header: &str) -> fs::File {
+    let new = !path.exists();
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    if new {
+        writeln!(f, "{header}").unwrap();
+    }
+    f
+}
+
 /// Run a command to completion; its wall time in seconds.
 fn run_measured(cmd: &mut Command) -> f64 {
     let t = Instant::now();
@@ -203,15 +208,7 @@ fn scale_out_bench(
     let _ = fs::remove_dir_all(&base);
     fs::create_dir_all(&base).unwrap();
     let csv = target.join("bench-results/scale_out.csv");
-    let new = !csv.exists();
-    let mut out = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&csv)
-        .unwrap();
-    if new {
-        writeln!(out, "commit,persons,buckets,step,seconds,peak_rss_mb").unwrap();
-    }
+    let mut out = append_csv(&csv, "commit,persons,buckets,step,seconds,peak_rss_mb");
     let parts = base.join("input");
     let secs = run_measured(
         Command::new(bin)
