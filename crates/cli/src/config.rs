@@ -65,6 +65,9 @@ pub struct PipelineFile {
     pub buckets: Option<u32>,
     /// Peak memory to aim for (`"7GiB"`): chooses `buckets` from the input's size.
     pub memory_limit: Option<String>,
+    /// How buckets are formed: `"auto"` (default), `"range"` or `"hash"` (see
+    /// [`crate::pipeline::Bucketing`]).
+    pub bucketing: Option<crate::pipeline::Bucketing>,
 }
 
 impl PipelineFile {
@@ -110,6 +113,7 @@ impl PipelineFile {
             max_reject_rate: over.max_reject_rate.or(self.max_reject_rate),
             buckets: over.buckets.or(self.buckets),
             memory_limit: over.memory_limit.or(self.memory_limit),
+            bucketing: over.bucketing.or(self.bucketing),
         }
     }
 
@@ -162,18 +166,13 @@ impl PipelineFile {
                 "suppression_threshold {threshold} must be below 20"
             )));
         }
-        let buckets = match (self.buckets, &self.memory_limit) {
-            (Some(0), _) => bail!(UsageError("buckets must be at least 1".into())),
-            (Some(n), _) => Some(n),
-            (None, Some(limit)) => {
-                let n = crate::pipeline::buckets_for_memory(&input, parse_size(limit)?)?;
-                tracing::info!(buckets = n, limit, "buckets chosen for the memory limit");
-                eprintln!(
-                    "caregap: memory limit {limit}: processing the input in {n} person bucket(s)"
-                );
-                Some(n)
-            }
-            (None, None) => None,
+        let buckets = match self.buckets {
+            Some(0) => bail!(UsageError("buckets must be at least 1".into())),
+            b => b,
+        };
+        let memory_limit = match (&self.memory_limit, buckets) {
+            (Some(limit), None) => Some(parse_size(limit)?),
+            _ => None,
         };
         let boot = BootstrapSettings::default();
         Ok(RunOptions {
@@ -192,6 +191,8 @@ impl PipelineFile {
             measures: self.measures,
             max_reject_rate: self.max_reject_rate,
             buckets,
+            memory_limit,
+            bucketing: self.bucketing.unwrap_or_default(),
         })
     }
 }

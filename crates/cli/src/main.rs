@@ -110,6 +110,11 @@ struct ScaleArgs {
     /// input's size. Ignored when --buckets is given.
     #[arg(long, conflicts_with = "bucket")]
     memory_limit: Option<String>,
+    /// How in-process buckets are formed: `range` reads contiguous person-id ranges of the
+    /// input in place (fast when the input is clustered by person), `hash` writes a temporary
+    /// hash partition first; `auto` picks `range` when the input is clustered.
+    #[arg(long, value_enum, conflicts_with = "bucket")]
+    bucketing: Option<caregap_cli::pipeline::Bucketing>,
     /// Compute one bucket of a bucketed input (`caregap partition` or the Spark driver) and
     /// write its partial to --out, for `caregap merge`.
     #[arg(long)]
@@ -137,6 +142,7 @@ impl RunArgs {
             max_reject_rate: self.max_reject_rate,
             buckets: None,
             memory_limit: None,
+            bucketing: None,
         }
     }
 }
@@ -320,6 +326,7 @@ fn pipeline_options(
     if scale.bucket.is_none() {
         over.buckets = scale.buckets;
         over.memory_limit = scale.memory_limit.clone();
+        over.bucketing = scale.bucketing;
     }
     let mut opts = file.overridden_by(over).into_options()?;
     if scale.bucket.is_some() {

@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use caregap_ingest::partition::{self, PartitionManifest};
-use caregap_ingest::{read_input_layer, read_input_layer_in, InputLayer, Layout};
+use caregap_ingest::ranges::{self, RangePlan};
+use caregap_ingest::{
+    read_input_layer, read_input_layer_in, read_input_layer_range, InputLayer, Layout,
+};
 use caregap_report::html::{InputFileInfo, ReportInput};
 use caregap_report::suppress::SuppressionRule;
 use caregap_report::write_parquet_atomic;
@@ -41,7 +44,44 @@ pub struct RunOptions {
     /// Process the input in this many person buckets, one after another, and merge them
     /// exactly (bounds memory; the outputs are byte-identical to an unbucketed run).
     pub buckets: Option<u32>,
+    /// Peak memory to aim for, in bytes (when `buckets` is not given): chooses the buckets
+    /// (see [`buckets_for_memory`] and [`FAST_BUCKET_MEMORY`]).
+    pub memory_limit: Option<u64>,
+    /// How those buckets are formed.
+    pub bucketing: Bucketing,
 }
+
+/// How an in-process bucketed run forms its person buckets. Outputs are byte-identical
+/// whichever is used; only time and memory differ.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucketing {
+    /// Person ranges when the input is clustered by person (the planned reads decode its rows
+    /// at most [`RANGE_READ_FACTOR_LIMIT`] times over), else the hash partition.
+    #[default]
+    Auto,
+    /// Contiguous person-id ranges read in place (`caregap_ingest::ranges`): no partition
+    /// pass; fast when the input is clustered by person, slow when it is not.
+    Range,
+    /// A temporary hash partition written first (`caregap partition`'s layout): one extra
+    /// read and write of the input, whatever its order.
+    Hash,
+}
+
+/// Largest read factor (see `RangePlan::read_factor`) at which `auto` bucketing reads person
+/// ranges in place: above it, a partition pass (one decode and one encode of every row, then
+/// one more decode) costs less than reading pieces again and again.
+pub const RANGE_READ_FACTOR_LIMIT: f64 = 1.5;
 
 impl RunOptions {
     /// Options with the defaults for everything but the folders and the period.
@@ -56,6 +96,8 @@ impl RunOptions {
             measures: None,
             max_reject_rate: None,
             buckets: None,
+            memory_limit: None,
+            bucketing: Bucketing::Auto,
         }
     }
 }
@@ -263,13 +305,106 @@ fn bucket_partial(
     compute_partial(&input, anchors, vs, opts, timer, Some((bucket, buckets)))
 }
 
-/// Compute everything and write it into `dir`: the whole input at once, or, with
-/// `opts.buckets`, bucket by bucket (partitioned into a temporary folder) and merged.
+/// How a run splits its input.
+enum Split {
+    Whole,
+    /// Person ranges read in place.
+    Ranges(RangePlan),
+    /// A temporary hash partition into this many buckets.
+    Hash(u32),
+}
+
+/// Choose the split of a run from its options: `--buckets N` exactly (N person ranges when the
+/// input is clustered or `--bucketing range`, else a hash partition); `--memory-limit` enough
+/// buckets to stay under it, and, when the input is clustered, at least enough for buckets of
+/// about [`FAST_BUCKET_MEMORY`] (the fastest size measured); neither: the whole input at once.
+fn choose_split(opts: &RunOptions, timer: &mut Timer) -> Result<Split> {
+    let (n, from_limit) = match (opts.buckets, opts.memory_limit) {
+        (Some(n), _) => (n, false),
+        (None, Some(limit)) => (buckets_for_memory(&opts.input, limit)?, true),
+        (None, None) => return Ok(Split::Whole),
+    };
+    let fast = if from_limit {
+        buckets_for_memory(&opts.input, FAST_BUCKET_MEMORY + BASE_MEMORY)?
+    } else {
+        n
+    };
+    let hash_or_whole = |n: u32| {
+        if n > 1 {
+            Split::Hash(n)
+        } else {
+            Split::Whole
+        }
+    };
+    if opts.bucketing == Bucketing::Hash || n.max(fast) <= 1 {
+        if n > 1 {
+            eprintln!("caregap: {n} person bucket(s) by a hash partition");
+        }
+        return Ok(hash_or_whole(n));
+    }
+    let survey = timer.time(
+        "plan",
+        || Ok(ranges::survey(&opts.input)?),
+        |s: &ranges::Survey| s.tables.values().flatten().map(|f| f.rows).sum(),
+    )?;
+    let plan = survey.plan(n.max(fast));
+    let factor = plan.read_factor();
+    tracing::info!(
+        read_factor = factor,
+        buckets = plan.buckets(),
+        "person-range plan"
+    );
+    Ok(
+        if opts.bucketing == Bucketing::Range || factor <= RANGE_READ_FACTOR_LIMIT {
+            eprintln!(
+                "caregap: {} person bucket(s): person-id ranges read in place (the planned reads decode the input {factor:.2} times)",
+                plan.buckets()
+            );
+            Split::Ranges(plan)
+        } else {
+            if n > 1 {
+                eprintln!(
+                    "caregap: {n} person bucket(s) by a hash partition (the input is not clustered by person: person-id ranges would decode it {factor:.2} times)"
+                );
+            }
+            hash_or_whole(n)
+        },
+    )
+}
+
+/// Compute everything and write it into `dir`: the whole input at once, or bucket by bucket
+/// (person ranges read in place, or a temporary hash partition) and merged exactly.
 fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
     let vs = load_value_sets(&opts.value_sets)?;
     let mut timer = Timer { stages: vec![] };
-    let part = match opts.buckets {
-        Some(n) if n > 1 => {
+    let split = choose_split(opts, &mut timer)?;
+    let part = match split {
+        Split::Ranges(plan) => {
+            let hh =
+                read_input_layer_in(&opts.input, Layout::Flat, Some(&["health_home_enrollment"]))?;
+            let anchors = utilization::enrollee_anchors(&hh)?;
+            // Stages before the buckets stay the run's own (each bucket keeps its stages).
+            let before = std::mem::take(&mut timer.stages);
+            let m = plan.buckets();
+            let mut parts = Vec::new();
+            for i in 0..m {
+                let input: InputLayer = timer.time(
+                    "ingest",
+                    || Ok(read_input_layer_range(&opts.input, &plan, i)?),
+                    |i: &InputLayer| i.tables.values().map(|t| t.rows_read).sum(),
+                )?;
+                parts.push(compute_partial(
+                    &input,
+                    &anchors,
+                    &vs,
+                    opts,
+                    &mut timer,
+                    Some((i, m)),
+                )?);
+            }
+            merge_parts(parts, before, &mut timer)?
+        }
+        Split::Hash(n) => {
             let parent = opts
                 .out
                 .parent()
@@ -289,30 +424,20 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
                 },
             )?;
             let anchors = bucket_anchors(tmp.path())?;
-            // Stages before the buckets stay the run's own (each bucket keeps its stages).
             let before = std::mem::take(&mut timer.stages);
-            let mut parts = Vec::new();
             let bucket_opts = RunOptions {
                 input: tmp.path().to_path_buf(),
                 ..opts.clone()
             };
+            let mut parts = Vec::new();
             for i in 0..n {
                 let mut p = bucket_partial(&bucket_opts, &vs, &anchors, i, n, &mut timer)?;
                 p.facts.input_folder = opts.input.display().to_string();
                 parts.push(p);
             }
-            let merged = timer.time(
-                "merge",
-                || Partial::merge(parts),
-                |p: &Partial| p.frames.values().map(DataFrame::height).sum(),
-            )?;
-            drop(tmp);
-            let mut stages = before;
-            stages.append(&mut timer.stages);
-            timer.stages = stages;
-            merged
+            merge_parts(parts, before, &mut timer)?
         }
-        _ => {
+        Split::Whole => {
             let input: InputLayer = timer.time(
                 "ingest",
                 || Ok(read_input_layer(&opts.input)?),
@@ -323,6 +448,24 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
         }
     };
     finish(part, &vs, opts, dir, timer)
+}
+
+/// Merge the partials of the buckets; the run's stages are `before` (its own, before the
+/// buckets), then the buckets', then the merge.
+fn merge_parts(
+    parts: Vec<Partial>,
+    before: Vec<StageTiming>,
+    timer: &mut Timer,
+) -> Result<Partial> {
+    let merged = timer.time(
+        "merge",
+        || Partial::merge(parts),
+        |p: &Partial| p.frames.values().map(DataFrame::height).sum(),
+    )?;
+    let mut stages = before;
+    stages.append(&mut timer.stages);
+    timer.stages = stages;
+    Ok(merged)
 }
 
 /// The partial of one input (a whole input or one bucket): every per-person output and every
@@ -661,6 +804,12 @@ fn report_input<'a>(
         eligibility: &outputs["eligibility"],
     }
 }
+
+/// Peak memory of the fastest buckets measured (docs/performance.md): with the input
+/// clustered by person, buckets of about this size beat fewer, larger ones per person
+/// (at 1,000,000 persons: 7 buckets 109.6 s, 14 buckets 99.0 s, 30 buckets 90.7 s; at
+/// 100,000: whole 14.6 s, 3 buckets 7.6 s), as their frames stay small.
+pub const FAST_BUCKET_MEMORY: u64 = 1536 << 20;
 
 /// Resident memory of a run besides its data (binary, value sets, thread pools), in bytes.
 const BASE_MEMORY: u64 = 400 << 20;

@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod partition;
+pub mod ranges;
 pub mod read;
 pub mod schema;
 
@@ -24,4 +25,7 @@ pub mod validate {
 }
 
 pub use error::IngestError;
-pub use read::{read_input_layer, read_input_layer_in, InputLayer, Layout, SourceFile, Table};
+pub use read::{
+    read_input_layer, read_input_layer_in, read_input_layer_range, InputLayer, Layout, SourceFile,
+    Table,
+};

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::IngestError;
 use crate::partition::{bucket_dir, PartitionManifest, SOURCE_FILE_INDEX, SOURCE_ROW};
+use crate::ranges::RangePlan;
 use crate::schema::{self, Kind, TableSpec, LAB_DATE_COLUMNS, PERSON_ID_ALIAS};
 
 /// One physical file read for a table.
@@ -94,18 +95,50 @@ pub fn read_input_layer_in(
     layout: Layout,
     only: Option<&[&str]>,
 ) -> Result<InputLayer, IngestError> {
+    read_layer(dir, Source::Layout(layout), only)
+}
+
+/// Read and validate bucket `bucket` of a person-range plan of `dir` (see [`crate::ranges`]):
+/// only the pieces of files that can hold its persons are read, and only its persons' rows
+/// (and, in bucket 0, rows without a person) are kept. Files, rows and rejects are named as a
+/// whole run names them.
+pub fn read_input_layer_range(
+    dir: &Path,
+    plan: &RangePlan,
+    bucket: u32,
+) -> Result<InputLayer, IngestError> {
+    assert!(
+        bucket < plan.buckets(),
+        "bucket {bucket} of {}",
+        plan.buckets()
+    );
+    read_layer(dir, Source::Range(plan, bucket), None)
+}
+
+/// Where a read takes its rows from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Layout(Layout),
+    Range(&'a RangePlan, u32),
+}
+
+fn read_layer(
+    dir: &Path,
+    source: Source,
+    only: Option<&[&str]>,
+) -> Result<InputLayer, IngestError> {
     if !dir.is_dir() {
         return Err(IngestError::InputDirMissing(dir.to_path_buf()));
     }
-    let partition = match layout {
-        Layout::Flat => None,
-        _ => Some(PartitionManifest::read(dir)?.ok_or_else(|| IngestError::Unreadable {
+    let partition = match source {
+        Source::Layout(Layout::Flat) | Source::Range(..) => None,
+        Source::Layout(_) => Some(PartitionManifest::read(dir)?.ok_or_else(|| IngestError::Unreadable {
             table: crate::partition::PARTITION_MANIFEST.into(),
             file: dir.join(crate::partition::PARTITION_MANIFEST).display().to_string(),
             message: "a bucketed input needs the partition manifest written by `caregap partition` (or the Spark driver)".into(),
         })?),
     };
-    if let (Layout::Bucket(i), Some(pm)) = (layout, &partition) {
+    if let (Source::Layout(Layout::Bucket(i)), Some(pm)) = (source, &partition) {
         if i >= pm.buckets {
             return Err(IngestError::Unreadable {
                 table: crate::partition::PARTITION_MANIFEST.into(),
@@ -127,7 +160,10 @@ pub fn read_input_layer_in(
             tables.insert(spec.name, absent_table(&spec));
             continue;
         }
-        let (table, rej) = read_table(dir, &spec, layout, partition.as_ref())?;
+        let (table, rej) = match source {
+            Source::Layout(layout) => read_table(dir, &spec, layout, partition.as_ref())?,
+            Source::Range(plan, b) => read_table_range(dir, &spec, plan, b)?,
+        };
         rejects.push(rej.lazy());
         tables.insert(spec.name, table);
     }
@@ -374,12 +410,14 @@ pub(crate) fn source_file_info(
 
 /// Scan one file with every spec column as text, aliases resolved, schema checked. A file of
 /// a bucketed layout names its rows' original file and row (`_source_file_index`, `_source_row`).
+/// With `hash`, the SHA-256 of an ordinary file is taken for the run manifest.
 fn scan_file(
     dir: &Path,
     spec: &TableSpec,
     path: &Path,
     native: &std::collections::BTreeSet<&str>,
     index: usize,
+    hash: bool,
 ) -> Result<(LazyFrame, SourceFile), IngestError> {
     let (lf, _) = scan_raw(dir, spec, path)?;
     let (lf, mut sf) = inspect(dir, spec, path, lf)?;
@@ -412,7 +450,7 @@ fn scan_file(
         .chain(origin)
         .collect();
     let lf = lf.select(exprs);
-    if !sf.bucketed {
+    if hash && !sf.bucketed {
         sf.sha256 = sha256_file(path)?;
     }
     Ok((lf, sf))
@@ -806,23 +844,33 @@ fn is_native(kind: Kind, dt: &DataType) -> bool {
 }
 
 /// Columns that every file of the table that has them gives in a native type (see
-/// [`is_native`]): they are taken as they are; the others are read as text and parsed.
-fn native_columns<'a>(
+/// [`is_native`]): they are taken as they are; the others are read as text and parsed. And
+/// the spec columns that some file has (the others are typed nulls).
+#[allow(clippy::type_complexity)]
+fn column_facts<'a>(
     dir: &Path,
     spec: &'a TableSpec,
     paths: &[PathBuf],
-) -> Result<std::collections::BTreeSet<&'a str>, IngestError> {
+) -> Result<
+    (
+        std::collections::BTreeSet<&'a str>,
+        std::collections::BTreeSet<&'static str>,
+    ),
+    IngestError,
+> {
     let mut schemas = Vec::new();
+    let mut present = std::collections::BTreeSet::new();
     for path in paths {
         let (lf, _) = scan_raw(dir, spec, path)?;
-        let (mut lf, _) = inspect(dir, spec, path, lf)?;
+        let (mut lf, sf) = inspect(dir, spec, path, lf)?;
+        present.extend(sf.columns_present.iter().copied());
         schemas.push(lf.collect_schema().map_err(|e| IngestError::Unreadable {
             table: spec.name.to_string(),
             file: relative(dir, path),
             message: e.to_string(),
         })?);
     }
-    Ok(spec
+    let native = spec
         .columns
         .iter()
         .filter(|c| {
@@ -830,7 +878,8 @@ fn native_columns<'a>(
             !dts.is_empty() && dts.iter().all(|dt| is_native(c.kind, dt))
         })
         .map(|c| c.name)
-        .collect())
+        .collect();
+    Ok((native, present))
 }
 
 /// Whether the `__row` numbers of a bucketed read are strictly increasing (reads that one
@@ -864,11 +913,11 @@ fn read_table(
         }
         return Ok((absent_table(spec), empty_rejects()));
     }
-    let native = native_columns(dir, spec, &paths)?;
+    let (native, present) = column_facts(dir, spec, &paths)?;
     let mut frames = Vec::new();
     let mut files = Vec::new();
     for path in &paths {
-        let (lf, sf) = scan_file(dir, spec, path, &native, frames.len())?;
+        let (lf, sf) = scan_file(dir, spec, path, &native, frames.len(), true)?;
         frames.push(lf);
         files.push(sf);
     }
@@ -884,25 +933,8 @@ fn read_table(
     let raw = if bucketed == 0 {
         raw.with_row_index("__row", Some(1))
     } else {
-        // An unused row index: without it polars 0.55 holds far more memory while it
-        // evaluates the checks over a union of many files (measured on one bucket of 143,000
-        // persons from 20 source files: 18.7 GB peak and 9–20 s without, 5.0 GB and 3–8 s
-        // with).
-        let raw = raw.with_row_index("__seq", Some(1));
-        // Rows must be in their original order so that "first copy wins" picks the row a
-        // whole run picks. `caregap partition` and the Spark driver write them so; anything
-        // else (all buckets read together, other writers) is sorted, which is slow on large
-        // tables (a full gather of every column).
-        if in_original_order(&raw)? {
-            raw
-        } else {
-            raw.sort(["__row"], Default::default())
-        }
+        in_order(raw)?
     };
-    let present: std::collections::BTreeSet<&str> = files
-        .iter()
-        .flat_map(|f| f.columns_present.iter().copied())
-        .collect();
     if bucketed != 0 {
         // The manifest names the original files, not the bucket's pieces of them.
         files = partition
@@ -922,6 +954,128 @@ fn read_table(
             })
             .unwrap_or_default();
     }
+    check_table(spec, raw, files, &native, &present)
+}
+
+/// A union of pieces of files whose rows carry their own `__file` and `__row`, in the order
+/// a whole run reads them.
+fn in_order(raw: LazyFrame) -> Result<LazyFrame, IngestError> {
+    // An unused row index: without it polars 0.55 holds far more memory while it
+    // evaluates the checks over a union of many files (measured on one bucket of 143,000
+    // persons from 20 source files: 18.7 GB peak and 9–20 s without, 5.0 GB and 3–8 s
+    // with).
+    let raw = raw.with_row_index("__seq", Some(1));
+    // Rows must be in their original order so that "first copy wins" picks the row a
+    // whole run picks. `caregap partition`, the Spark driver and person ranges give them so;
+    // anything else (all buckets read together, other writers) is sorted, which is slow on
+    // large tables (a full gather of every column).
+    Ok(if in_original_order(&raw)? {
+        raw
+    } else {
+        raw.sort(["__row"], Default::default())
+    })
+}
+
+/// Keep the rows of `person_id` range `lo..hi` (and, with `nulls`, rows without a person).
+fn in_range(lo: Option<&str>, hi: Option<&str>, nulls: bool) -> Expr {
+    let pid = || col(PERSON_ID_ALIAS.0);
+    let bounds = [
+        lo.map(|lo| pid().gt_eq(lit(lo))),
+        hi.map(|hi| pid().lt(lit(hi))),
+    ];
+    let within = bounds
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| a.and(b))
+        .unwrap_or(pid().is_not_null());
+    if nulls {
+        within.or(pid().is_null())
+    } else {
+        within
+    }
+}
+
+/// One table of bucket `b` of a person-range plan: the pieces that can hold its persons,
+/// filtered to them exactly, with file and row numbers as a whole run gives them.
+fn read_table_range(
+    dir: &Path,
+    spec: &TableSpec,
+    plan: &RangePlan,
+    b: u32,
+) -> Result<(Table, DataFrame), IngestError> {
+    let Some(planned) = plan.tables.get(spec.name) else {
+        if spec.required {
+            return Err(IngestError::MissingTable {
+                table: spec.name.to_string(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        return Ok((absent_table(spec), empty_rejects()));
+    };
+    let paths: Vec<PathBuf> = planned.iter().map(|f| f.path.clone()).collect();
+    let (native, present) = column_facts(dir, spec, &paths)?;
+    let (lo, hi) = plan.bounds(b);
+    let mut frames = Vec::new();
+    for (fi, f) in planned.iter().enumerate() {
+        // Runs of consecutive pieces to read: (offset, rows, every row in range).
+        let mut runs: Vec<(usize, usize, bool)> = Vec::new();
+        for p in f.pieces.iter().filter(|p| plan.overlaps(p, b)) {
+            let all = plan.contains(p, b);
+            match runs.last_mut() {
+                Some(r) if r.0 + r.1 == p.offset => {
+                    r.1 += p.len;
+                    r.2 &= all;
+                }
+                _ => runs.push((p.offset, p.len, all)),
+            }
+        }
+        if runs.is_empty() && !(frames.is_empty() && fi + 1 == planned.len()) {
+            continue;
+        }
+        if runs.is_empty() {
+            // No piece of any file holds this bucket's persons: an empty frame of the
+            // table's shape.
+            runs.push((0, 0, true));
+        }
+        for (offset, len, all) in runs {
+            let (lf, _) = scan_file(dir, spec, &f.path, &native, fi, false)?;
+            let first = (f.first_row + offset + 1) as IdxSize;
+            let lf = lf
+                .slice(offset as i64, len as IdxSize)
+                .with_row_index("__row", Some(first))
+                .with_column(col("__row").cast(DataType::Int64));
+            frames.push(if all {
+                lf
+            } else {
+                lf.filter(in_range(lo, hi, b == 0))
+            });
+        }
+    }
+    let raw = in_order(concat(frames, UnionArgs::default())?)?;
+    let files = planned
+        .iter()
+        .map(|f| SourceFile {
+            relative: f.relative.clone(),
+            path: f.path.clone(),
+            rows: 0,
+            sha256: f.sha256.clone(),
+            column_aliases: f.column_aliases.clone(),
+            columns_present: vec![],
+            bucketed: false,
+        })
+        .collect();
+    check_table(spec, raw, files, &native, &present)
+}
+
+/// Parse, normalise and check the rows of `raw` (every spec column, `__file` and `__row`):
+/// the accepted rows and the rejects.
+fn check_table(
+    spec: &TableSpec,
+    raw: LazyFrame,
+    mut files: Vec<SourceFile>,
+    native: &std::collections::BTreeSet<&str>,
+    present: &std::collections::BTreeSet<&str>,
+) -> Result<(Table, DataFrame), IngestError> {
     // Columns that no file has are typed nulls: no parsing, no checks.
     let parsed: Vec<Expr> = spec
         .columns
@@ -941,7 +1095,7 @@ fn read_table(
             }
         })
         .collect();
-    let checks = checks(spec, &present, &native);
+    let checks = checks(spec, present, native);
     let flags: Vec<Expr> = checks
         .iter()
         .enumerate()
@@ -1087,16 +1241,18 @@ pub fn validate(dir: &Path) -> ValidationReport {
         };
         let mut file_errors = Vec::new();
         for p in &paths {
-            if let Err(e) = scan_file(dir, &spec, p, &Default::default(), 0).and_then(|(lf, _)| {
-                lf.limit(0)
-                    .collect()
-                    .map(|_| ())
-                    .map_err(|e| IngestError::Unreadable {
-                        table: spec.name.to_string(),
-                        file: relative(dir, p),
-                        message: e.to_string(),
-                    })
-            }) {
+            if let Err(e) =
+                scan_file(dir, &spec, p, &Default::default(), 0, false).and_then(|(lf, _)| {
+                    lf.limit(0)
+                        .collect()
+                        .map(|_| ())
+                        .map_err(|e| IngestError::Unreadable {
+                            table: spec.name.to_string(),
+                            file: relative(dir, p),
+                            message: e.to_string(),
+                        })
+                })
+            {
                 file_errors.push(e.to_string());
             }
         }

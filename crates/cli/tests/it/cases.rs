@@ -397,23 +397,27 @@ fn run_story(dir: &Path, tally: &mut Tally) {
         };
         let result = pipeline::run(&opts);
         if result.is_ok() {
-            // The same story in 3 person buckets, merged, gives byte-identical outputs.
-            let mut b = opts.clone();
-            b.out = tmp.path().join("out_b3");
-            b.buckets = Some(3);
-            match pipeline::run(&b) {
-                Ok(_) => {
-                    for diff in crate::scale::differing_outputs(&opts.out, &b.out) {
-                        tally.failed.push(format!(
-                            "{story}/{}: {diff} differs between a whole run and 3 merged buckets",
-                            run.name
-                        ));
+            // The same story in 3 person buckets, merged, gives byte-identical outputs,
+            // whether the buckets are hash buckets or person-id ranges.
+            for bucketing in [pipeline::Bucketing::Hash, pipeline::Bucketing::Range] {
+                let mut b = opts.clone();
+                b.out = tmp.path().join(format!("out_b3_{bucketing:?}"));
+                b.buckets = Some(3);
+                b.bucketing = bucketing;
+                match pipeline::run(&b) {
+                    Ok(_) => {
+                        for diff in crate::scale::differing_outputs(&opts.out, &b.out) {
+                            tally.failed.push(format!(
+                                "{story}/{}: {diff} differs between a whole run and 3 merged {bucketing:?} buckets",
+                                run.name
+                            ));
+                        }
                     }
+                    Err(e) => tally.failed.push(format!(
+                        "{story}/{}: the {bucketing:?}-bucketed run failed: {e:#}",
+                        run.name
+                    )),
                 }
-                Err(e) => tally.failed.push(format!(
-                    "{story}/{}: the bucketed run failed: {e:#}",
-                    run.name
-                )),
             }
         }
         let wants: Vec<&str> = run

@@ -48,7 +48,41 @@ pub fn differing_outputs(a: &Path, b: &Path) -> Vec<String> {
         .collect()
 }
 
+fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(out.join("run_manifest.json")).unwrap()).unwrap()
+}
+
+/// The stages a run timed, in order.
+fn stages(out: &Path) -> Vec<String> {
+    manifest(out)["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["stage"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The run manifests of `a` and `b` agree on everything but timings.
+fn same_manifest_facts(a: &Path, b: &Path) {
+    let (a, b) = (manifest(a), manifest(b));
+    for key in [
+        "summary",
+        "inputs",
+        "data_quality",
+        "coverage_check",
+        "output_sha256",
+    ] {
+        assert_eq!(a[key], b[key], "manifest `{key}`");
+    }
+}
+
 fn synth(dir: &Path, persons: usize, seed: u64) -> PathBuf {
+    synth_chunked(dir, persons, seed, 700)
+}
+
+/// `caregap synth` writes persons in id order, `chunk` to a file: with small chunks, an input
+/// clustered by person.
+fn synth_chunked(dir: &Path, persons: usize, seed: u64, chunk: usize) -> PathBuf {
     let input = dir.join("input");
     ok(caregap()
         .args([
@@ -58,7 +92,7 @@ fn synth(dir: &Path, persons: usize, seed: u64) -> PathBuf {
             "--seed",
             &seed.to_string(),
             "--chunk",
-            "700",
+            &chunk.to_string(),
             "--out",
         ])
         .arg(&input));
@@ -70,7 +104,7 @@ const RUN: [&str; 4] = ["--period", "2025", "--bootstrap-draws", "200"];
 #[test]
 fn buckets_threads_and_merge_give_byte_identical_outputs() {
     let d = tempfile::tempdir().unwrap();
-    let input = synth(d.path(), 2500, 11);
+    let input = synth_chunked(d.path(), 2500, 11, 100);
     let whole = d.path().join("whole");
     ok(caregap()
         .arg("run")
@@ -85,18 +119,25 @@ fn buckets_threads_and_merge_give_byte_identical_outputs() {
     assert_eq!(big, 1);
     assert!(small > 1, "{small}");
 
-    // One thread, in-process buckets, a memory cap that forces buckets.
-    let variants: Vec<(&str, Vec<&str>)> = vec![
-        ("one thread", vec!["--threads", "1"]),
-        ("5 buckets in-process", vec!["--buckets", "5"]),
+    // One thread, in-process buckets (person ranges, as this input is clustered by person,
+    // or a hash partition), a memory cap that forces buckets.
+    let variants: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("one thread", vec!["--threads", "1"], "none"),
+        ("5 buckets in-process", vec!["--buckets", "5"], "plan"),
+        (
+            "5 hash buckets",
+            vec!["--buckets", "5", "--bucketing", "hash"],
+            "partition",
+        ),
         (
             "memory limit",
             vec!["--memory-limit", "1MiB", "--threads", "1"],
+            "plan",
         ),
     ];
-    for (name, extra) in variants {
+    for (name, extra, split_stage) in variants {
         let out = d.path().join(name.replace(' ', "_"));
-        let stderr = caregap()
+        let o = caregap()
             .arg("run")
             .args(RUN)
             .args(&extra)
@@ -106,26 +147,25 @@ fn buckets_threads_and_merge_give_byte_identical_outputs() {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(stderr.status.success(), "{name}: {stderr:?}");
-        if name == "memory limit" {
-            let e = String::from_utf8_lossy(&stderr.stderr);
+        assert!(o.status.success(), "{name}: {o:?}");
+        let stages = stages(&out);
+        for split in ["plan", "partition"] {
+            assert_eq!(
+                stages.iter().any(|s| s == split),
+                split == split_stage,
+                "{name}: {stages:?}"
+            );
+        }
+        if name != "one thread" {
+            let e = String::from_utf8_lossy(&o.stderr);
             assert!(e.contains("person bucket(s)"), "{e}");
-            let m: serde_json::Value =
-                serde_json::from_slice(&fs::read(out.join("run_manifest.json")).unwrap()).unwrap();
-            let stages: Vec<&str> = m["timings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["stage"].as_str().unwrap())
-                .collect();
-            assert!(stages.contains(&"partition"), "{stages:?}");
             assert!(
                 stages
                     .iter()
                     .filter(|s| s.starts_with("bucket ") && s.ends_with(": ingest"))
                     .count()
                     > 1,
-                "a 1 MiB cap must split the input: {stages:?}"
+                "{name} must split the input: {stages:?}"
             );
         }
         assert_eq!(
@@ -133,6 +173,7 @@ fn buckets_threads_and_merge_give_byte_identical_outputs() {
             Vec::<String>::new(),
             "{name}"
         );
+        same_manifest_facts(&whole, &out);
     }
 
     // partition + one process per bucket + merge, buckets given in any order.
@@ -178,20 +219,7 @@ fn buckets_threads_and_merge_give_byte_identical_outputs() {
         .arg(&merged));
     assert_eq!(differing_outputs(&whole, &merged), Vec::<String>::new());
 
-    // The manifests agree on everything but timings.
-    let read = |p: &Path| -> serde_json::Value {
-        serde_json::from_slice(&fs::read(p.join("run_manifest.json")).unwrap()).unwrap()
-    };
-    let (a, b) = (read(&whole), read(&merged));
-    for key in [
-        "summary",
-        "inputs",
-        "data_quality",
-        "coverage_check",
-        "output_sha256",
-    ] {
-        assert_eq!(a[key], b[key], "manifest `{key}`");
-    }
+    same_manifest_facts(&whole, &merged);
 
     // Merges that would lose or double persons, or mix settings, are refused.
     let refused = |args: Vec<&PathBuf>, extra: &[&str], want: &str| {
@@ -334,5 +362,159 @@ fn bucket_ids_equal_sparks() {
         assert_eq!(spark_xxhash64(id), h, "{id:?}");
         assert_eq!(bucket_of(id, 8), b8, "{id:?}");
         assert_eq!(bucket_of(id, 16), b16, "{id:?}");
+    }
+}
+
+/// `src` rewritten so that no file is clustered by person: each table's rows dealt out
+/// round-robin to 3 files. Some medical claim lines lose their person id and some get a start
+/// date that is no date, so that the runs have rejects to name by file and row.
+fn unclustered(src: &Path, dst: &Path) {
+    use polars::prelude::*;
+    for table in [
+        "eligibility",
+        "medical_claim",
+        "pharmacy_claim",
+        "observation",
+        "lab_result",
+        "health_home_enrollment",
+    ] {
+        let dir = src.join(table);
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let scans: Vec<LazyFrame> = files
+            .iter()
+            .map(|p| {
+                LazyFrame::scan_parquet(
+                    PlRefPath::new(p.to_string_lossy().as_ref()),
+                    Default::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let mut all = concat(scans, UnionArgs::default())
+            .unwrap()
+            .with_row_index("__i", None);
+        if table == "medical_claim" {
+            all = all.with_columns([
+                when((col("__i") % lit(101)).eq(lit(7)))
+                    .then(lit(NULL).cast(DataType::String))
+                    .otherwise(col("person_id"))
+                    .alias("person_id"),
+                when((col("__i") % lit(53)).eq(lit(5)))
+                    .then(lit("2025-02-30"))
+                    .otherwise(col("claim_start_date").cast(DataType::String))
+                    .alias("claim_start_date"),
+            ]);
+        }
+        fs::create_dir_all(dst.join(table)).unwrap();
+        for k in 0..3u32 {
+            let mut part = all
+                .clone()
+                .filter((col("__i") % lit(3)).eq(lit(k)))
+                .drop(cols(["__i"]))
+                .collect()
+                .unwrap();
+            let f = fs::File::create(dst.join(table).join(format!("part-{k}.parquet"))).unwrap();
+            ParquetWriter::new(f).finish(&mut part).unwrap();
+        }
+    }
+}
+
+#[test]
+fn person_ranges_are_exact_on_an_unclustered_input_with_rejects() {
+    let d = tempfile::tempdir().unwrap();
+    let input = synth(d.path(), 1200, 5);
+    let mixed = d.path().join("mixed");
+    unclustered(&input, &mixed);
+    let whole = d.path().join("whole");
+    ok(caregap()
+        .arg("run")
+        .args(RUN)
+        .arg("--input")
+        .arg(&mixed)
+        .arg("--out")
+        .arg(&whole));
+    let rejects = manifest(&whole)["data_quality"].to_string();
+    assert!(
+        rejects.contains("medical_claim") && rejects.contains("date"),
+        "the mixed input must have rejects: {rejects}"
+    );
+    for (name, extra, split_stage) in [
+        // Not clustered: auto bucketing takes the hash partition.
+        ("auto", vec!["--buckets", "4"], "partition"),
+        ("memory limit", vec!["--memory-limit", "1MiB"], "partition"),
+        // Person ranges forced on an unclustered input: slow, and still exact.
+        (
+            "ranges",
+            vec!["--buckets", "4", "--bucketing", "range"],
+            "plan",
+        ),
+    ] {
+        let out = d.path().join(name.replace(' ', "_"));
+        ok(caregap()
+            .arg("run")
+            .args(RUN)
+            .args(&extra)
+            .arg("--input")
+            .arg(&mixed)
+            .arg("--out")
+            .arg(&out));
+        let stages = stages(&out);
+        assert!(
+            stages.iter().any(|s| s == split_stage),
+            "{name}: {stages:?}"
+        );
+        assert_eq!(
+            differing_outputs(&whole, &out),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        same_manifest_facts(&whole, &out);
+    }
+}
+
+#[test]
+fn person_ranges_put_every_row_in_exactly_one_bucket() {
+    let d = tempfile::tempdir().unwrap();
+    let input = synth_chunked(d.path(), 600, 3, 50);
+    let survey = caregap_ingest::ranges::survey(&input).unwrap();
+    let plan = survey.plan(5);
+    assert_eq!(plan.buckets(), 5);
+    // 12 files per table, each a range of persons: clustered (each cut makes one file be
+    // read twice).
+    assert!(plan.read_factor() < 1.5, "{}", plan.read_factor());
+    let whole = caregap_ingest::read_input_layer(&input).unwrap();
+    for (table, t) in &whole.tables {
+        if !t.present {
+            continue;
+        }
+        let mut rows = 0;
+        for b in 0..5 {
+            let l = caregap_ingest::read_input_layer_range(&input, &plan, b).unwrap();
+            let bt = l.table(table);
+            assert!(bt.present, "{table} bucket {b}");
+            let (lo, hi) = plan.bounds(b);
+            for id in bt.data.column("person_id").unwrap().str().unwrap().iter() {
+                let id = id.expect("synth ids are never null");
+                assert!(lo.is_none_or(|lo| id >= lo) && hi.is_none_or(|hi| id < hi));
+            }
+            // Files are named, with their SHA-256, as a whole run names them.
+            let files: Vec<(&str, &str)> = bt
+                .files
+                .iter()
+                .map(|f| (f.relative.as_str(), f.sha256.as_str()))
+                .collect();
+            let orig: Vec<(&str, &str)> = t
+                .files
+                .iter()
+                .map(|f| (f.relative.as_str(), f.sha256.as_str()))
+                .collect();
+            assert_eq!(files, orig);
+            rows += bt.rows_read;
+        }
+        assert_eq!(rows, t.rows_read, "{table}: rows lost or duplicated");
     }
 }

@@ -1,0 +1,415 @@
+//! Person ranges: buckets of an input read in place, without the partition pass.
+//!
+//! A hash layout ([`crate::partition`]) must rewrite the whole input before any bucket can be
+//! read: every row is decoded, hashed and encoded again. When the input is *clustered by
+//! person* — each Parquet row group or file holds a narrow range of person ids, as in exports
+//! sorted by member and as `caregap synth` writes — that rewrite can be skipped. [`plan`]
+//! reads only the person id column of every file, once, and records for every *piece* (a
+//! Parquet row group, or a CSV file as a whole) its rows and its smallest and largest id.
+//! It cuts the id space into `n` contiguous ranges holding equal numbers of the persons in
+//! `eligibility` (quantiles of its distinct ids). Reading bucket `b`
+//! ([`crate::read::read_input_layer_range`]) then opens only the pieces whose ids can fall in
+//! range `b` and keeps their rows whose id does (an exact filter: the piece statistics only
+//! decide what to open, never what to keep).
+//!
+//! Range `b` is `[cuts[b-1], cuts[b])` in UTF-8 byte order (the first has no lower bound, the
+//! last no upper bound), so every id falls in exactly one range; rows without a person id go to
+//! bucket 0, where they are rejected as a whole run rejects them. The ids compared are the
+//! file's values as text, before §8 normalisation, as the hash layout hashes them.
+//!
+//! Whether this pays depends on the clustering: [`RangePlan::read_factor`] is the number of
+//! times the planned reads decode the input's rows (1.0 for a perfectly clustered input; up to
+//! `n` for one that is not clustered at all). The plan itself reads no other column.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::IngestError;
+use crate::read::{locate_table, scan_raw, source_file_info};
+use crate::schema::{self, PERSON_ID_ALIAS};
+
+/// Consecutive Parquet row groups are merged into pieces of at least this many rows (tiny
+/// row groups would make thousands of reads).
+const MIN_PIECE_ROWS: usize = 1 << 18;
+
+/// Part of one file: rows `offset..offset + len` and the ids they hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub offset: usize,
+    pub len: usize,
+    /// Smallest and largest person id (text); `None` when every id is null.
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// Whether some row has no person id.
+    pub nulls: bool,
+}
+
+/// One file of a table, as planned.
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    pub relative: String,
+    pub path: PathBuf,
+    pub rows: usize,
+    pub sha256: String,
+    pub column_aliases: BTreeMap<String, String>,
+    /// Rows of the table's earlier files (the file's first row is `first_row + 1`, 1-based
+    /// across the table's files, as a whole run counts rows).
+    pub first_row: usize,
+    pub pieces: Vec<Piece>,
+}
+
+/// How an input splits into contiguous person-id ranges.
+#[derive(Debug, Clone)]
+pub struct RangePlan {
+    /// Ascending, distinct: range `b` is `[cuts[b-1], cuts[b])`.
+    pub cuts: Vec<String>,
+    /// Table → its files in read order (absent tables are not listed).
+    pub tables: BTreeMap<&'static str, Vec<PlannedFile>>,
+}
+
+impl RangePlan {
+    /// The number of buckets (one more than the cuts; fewer than asked for when `eligibility`
+    /// has fewer distinct persons).
+    pub fn buckets(&self) -> u32 {
+        self.cuts.len() as u32 + 1
+    }
+
+    /// Bounds of bucket `b`: inclusive lower, exclusive upper.
+    pub fn bounds(&self, b: u32) -> (Option<&str>, Option<&str>) {
+        let b = b as usize;
+        let lo = b
+            .checked_sub(1)
+            .and_then(|i| self.cuts.get(i))
+            .map(String::as_str);
+        let hi = self.cuts.get(b).map(String::as_str);
+        (lo, hi)
+    }
+
+    /// Whether some row of `p` may belong to bucket `b`.
+    pub fn overlaps(&self, p: &Piece, b: u32) -> bool {
+        if p.nulls && b == 0 {
+            return true;
+        }
+        let (Some(min), Some(max)) = (&p.min, &p.max) else {
+            return false;
+        };
+        let (lo, hi) = self.bounds(b);
+        lo.is_none_or(|lo| max.as_str() >= lo) && hi.is_none_or(|hi| min.as_str() < hi)
+    }
+
+    /// Whether every row of `p` belongs to bucket `b` (no filter needed).
+    pub fn contains(&self, p: &Piece, b: u32) -> bool {
+        if p.nulls && b != 0 {
+            return false;
+        }
+        let (lo, hi) = self.bounds(b);
+        match (&p.min, &p.max) {
+            (Some(min), Some(max)) => {
+                lo.is_none_or(|lo| min.as_str() >= lo) && hi.is_none_or(|hi| max.as_str() < hi)
+            }
+            _ => true,
+        }
+    }
+
+    /// Rows of the input.
+    pub fn rows(&self) -> usize {
+        self.tables.values().flatten().map(|f| f.rows).sum()
+    }
+
+    /// Rows the reads of all buckets decode, over the input's rows (1.0 when every piece
+    /// belongs to one bucket).
+    pub fn read_factor(&self) -> f64 {
+        let total = self.rows();
+        if total == 0 {
+            return 1.0;
+        }
+        let read: usize = (0..self.buckets())
+            .map(|b| {
+                self.tables
+                    .values()
+                    .flatten()
+                    .flat_map(|f| &f.pieces)
+                    .filter(|p| self.overlaps(p, b))
+                    .map(|p| p.len)
+                    .sum::<usize>()
+            })
+            .sum();
+        read as f64 / total as f64
+    }
+}
+
+/// Pieces of a Parquet file: its row groups, consecutive small ones merged.
+fn parquet_pieces(path: &Path) -> PolarsResult<Vec<(usize, usize)>> {
+    let file = fs::File::open(path)?;
+    let mut reader = ParquetReader::new(file);
+    let md = reader.get_metadata()?;
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut offset = 0usize;
+    for rg in &md.row_groups {
+        let n = rg.num_rows();
+        match out.last_mut() {
+            Some(last) if last.1 < MIN_PIECE_ROWS => last.1 += n,
+            _ => out.push((offset, n)),
+        }
+        offset += n;
+    }
+    Ok(out)
+}
+
+/// One file: its facts, its pieces, and (for `eligibility`) its distinct ids.
+fn plan_file(
+    dir: &Path,
+    spec: &schema::TableSpec,
+    path: &Path,
+    keep_ids: bool,
+) -> Result<(PlannedFile, Vec<String>), IngestError> {
+    let info = source_file_info(dir, spec, path)?;
+    let (raw, csv) = scan_raw(dir, spec, path)?;
+    let pid = info
+        .column_aliases
+        .get(PERSON_ID_ALIAS.0)
+        .map(String::as_str)
+        .unwrap_or(PERSON_ID_ALIAS.0);
+    let unreadable = |e: PolarsError| IngestError::Unreadable {
+        table: spec.name.to_string(),
+        file: info.relative.clone(),
+        message: e.to_string(),
+    };
+    let ids = raw
+        .select([col(pid).cast(DataType::String)])
+        .collect()
+        .map_err(unreadable)?;
+    let ids = ids
+        .column(pid)
+        .map_err(unreadable)?
+        .str()
+        .map_err(unreadable)?
+        .clone();
+    let rows = ids.len();
+    let bounds = if csv {
+        vec![(0, rows)]
+    } else {
+        parquet_pieces(path).map_err(unreadable)?
+    };
+    let pieces = bounds
+        .into_iter()
+        .map(|(offset, len)| {
+            let mut min: Option<&str> = None;
+            let mut max: Option<&str> = None;
+            let mut nulls = false;
+            let slice = ids.slice(offset as i64, len);
+            for v in slice.iter() {
+                match v {
+                    None => nulls = true,
+                    Some(v) => {
+                        if min.is_none_or(|m| v < m) {
+                            min = Some(v);
+                        }
+                        if max.is_none_or(|m| v > m) {
+                            max = Some(v);
+                        }
+                    }
+                }
+            }
+            Piece {
+                offset,
+                len,
+                min: min.map(str::to_string),
+                max: max.map(str::to_string),
+                nulls,
+            }
+        })
+        .collect();
+    let mut distinct = Vec::new();
+    if keep_ids {
+        let mut v: Vec<&str> = ids.iter().flatten().collect();
+        v.sort_unstable();
+        v.dedup();
+        distinct = v.into_iter().map(str::to_string).collect();
+    }
+    Ok((
+        PlannedFile {
+            relative: info.relative,
+            path: path.to_path_buf(),
+            rows,
+            sha256: info.sha256,
+            column_aliases: info.column_aliases,
+            first_row: 0,
+            pieces,
+        },
+        distinct,
+    ))
+}
+
+/// What [`survey`] learns of an input: every file's pieces, and the distinct person ids of
+/// `eligibility` (whose quantiles become the cuts).
+#[derive(Debug, Clone)]
+pub struct Survey {
+    pub tables: BTreeMap<&'static str, Vec<PlannedFile>>,
+    /// Distinct ids of `eligibility`, ascending.
+    pub eligible: Vec<String>,
+}
+
+impl Survey {
+    /// Cut the id space into `n` ranges of equal numbers of eligible persons (fewer when there
+    /// are fewer than `n` distinct persons).
+    pub fn plan(&self, n: u32) -> RangePlan {
+        assert!(n > 0, "at least one bucket");
+        let mut cuts: Vec<String> = Vec::new();
+        for b in 1..n as usize {
+            let i = b * self.eligible.len() / n as usize;
+            if let Some(c) = self.eligible.get(i) {
+                if i > 0 && cuts.last().is_none_or(|last| c > last) {
+                    cuts.push(c.clone());
+                }
+            }
+        }
+        RangePlan {
+            cuts,
+            tables: self.tables.clone(),
+        }
+    }
+}
+
+/// Read the person ids of every file of the input folder `dir` once (see the module doc).
+/// Schema errors stop it exactly as they would stop a run.
+pub fn survey(dir: &Path) -> Result<Survey, IngestError> {
+    if !dir.is_dir() {
+        return Err(IngestError::InputDirMissing(dir.to_path_buf()));
+    }
+    let mut tables = BTreeMap::new();
+    let mut eligible: Vec<String> = Vec::new();
+    for spec in schema::all_tables() {
+        let paths = locate_table(dir, spec.name)?;
+        if paths.is_empty() {
+            if spec.required {
+                return Err(IngestError::MissingTable {
+                    table: spec.name.to_string(),
+                    dir: dir.to_path_buf(),
+                });
+            }
+            continue;
+        }
+        let keep_ids = spec.name == "eligibility";
+        let planned = paths
+            .par_iter()
+            .map(|p| plan_file(dir, &spec, p, keep_ids))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut files = Vec::with_capacity(planned.len());
+        let mut first_row = 0usize;
+        for (mut f, ids) in planned {
+            f.first_row = first_row;
+            first_row += f.rows;
+            files.push(f);
+            eligible.extend(ids);
+        }
+        tables.insert(spec.name, files);
+    }
+    eligible.sort_unstable();
+    eligible.dedup();
+    Ok(Survey { tables, eligible })
+}
+
+/// [`survey`] then [`Survey::plan`].
+pub fn plan(dir: &Path, n: u32) -> Result<RangePlan, IngestError> {
+    Ok(survey(dir)?.plan(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(min: &str, max: &str, nulls: bool) -> Piece {
+        Piece {
+            offset: 0,
+            len: 10,
+            min: Some(min.into()),
+            max: Some(max.into()),
+            nulls,
+        }
+    }
+
+    #[test]
+    fn cuts_are_quantiles_of_the_eligible_persons() {
+        let s = Survey {
+            tables: BTreeMap::new(),
+            eligible: (0..10).map(|i| format!("P{i}")).collect(),
+        };
+        assert_eq!(s.plan(1).cuts, Vec::<String>::new());
+        assert_eq!(s.plan(2).cuts, vec!["P5"]);
+        assert_eq!(s.plan(3).cuts, vec!["P3", "P6"]);
+        // More buckets than persons: one person per bucket, no empty range.
+        assert_eq!(s.plan(20).buckets(), 10);
+    }
+
+    fn plan_with(cuts: &[&str], pieces: Vec<Piece>) -> RangePlan {
+        let mut tables = BTreeMap::new();
+        tables.insert(
+            "eligibility",
+            vec![PlannedFile {
+                relative: "eligibility.csv".into(),
+                path: PathBuf::from("eligibility.csv"),
+                rows: pieces.iter().map(|p| p.len).sum(),
+                sha256: String::new(),
+                column_aliases: BTreeMap::new(),
+                first_row: 0,
+                pieces,
+            }],
+        );
+        RangePlan {
+            cuts: cuts.iter().map(|c| c.to_string()).collect(),
+            tables,
+        }
+    }
+
+    #[test]
+    fn ranges_are_half_open_and_cover_every_id() {
+        let p = plan_with(&["P2", "P4"], vec![]);
+        assert_eq!(p.buckets(), 3);
+        assert_eq!(p.bounds(0), (None, Some("P2")));
+        assert_eq!(p.bounds(1), (Some("P2"), Some("P4")));
+        assert_eq!(p.bounds(2), (Some("P4"), None));
+        // A piece ending exactly at a cut lies in the bucket the cut opens.
+        let at_cut = piece("P2", "P2", false);
+        assert!(!p.overlaps(&at_cut, 0));
+        assert!(p.overlaps(&at_cut, 1) && p.contains(&at_cut, 1));
+        let across = piece("P1", "P3", false);
+        assert!(p.overlaps(&across, 0) && p.overlaps(&across, 1) && !p.overlaps(&across, 2));
+        assert!(!p.contains(&across, 0) && !p.contains(&across, 1));
+    }
+
+    #[test]
+    fn rows_without_a_person_go_to_bucket_zero() {
+        let p = plan_with(&["P2"], vec![]);
+        let only_nulls = Piece {
+            offset: 0,
+            len: 3,
+            min: None,
+            max: None,
+            nulls: true,
+        };
+        assert!(p.overlaps(&only_nulls, 0) && p.contains(&only_nulls, 0));
+        assert!(!p.overlaps(&only_nulls, 1));
+        let late_with_nulls = piece("P5", "P6", true);
+        assert!(p.overlaps(&late_with_nulls, 0) && !p.contains(&late_with_nulls, 0));
+        assert!(p.overlaps(&late_with_nulls, 1) && !p.contains(&late_with_nulls, 1));
+    }
+
+    #[test]
+    fn read_factor_counts_pieces_read_by_several_buckets() {
+        let clustered = plan_with(
+            &["P3"],
+            vec![piece("P0", "P2", false), piece("P3", "P5", false)],
+        );
+        assert_eq!(clustered.read_factor(), 1.0);
+        let mixed = plan_with(
+            &["P3"],
+            vec![piece("P0", "P5", false), piece("P1", "P9", false)],
+        );
+        assert_eq!(mixed.read_factor(), 2.0);
+    }
+}
