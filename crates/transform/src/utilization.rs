@@ -125,12 +125,17 @@ impl Sums {
         self.pharmacy_cents += m.pharmacy_cents;
     }
     pub fn merge(&mut self, o: &Sums) {
-        self.member_months += o.member_months;
-        self.ed += o.ed;
-        self.admissions += o.admissions;
-        self.days += o.days;
-        self.medical_cents += o.medical_cents;
-        self.pharmacy_cents += o.pharmacy_cents;
+        self.merge_times(o, 1);
+    }
+    /// Add `k` copies of `o`.
+    fn merge_times(&mut self, o: &Sums, k: u32) {
+        let k = u64::from(k);
+        self.member_months += k * o.member_months;
+        self.ed += k * o.ed;
+        self.admissions += k * o.admissions;
+        self.days += k * o.days;
+        self.medical_cents += k as i64 * o.medical_cents;
+        self.pharmacy_cents += k as i64 * o.pharmacy_cents;
     }
 }
 
@@ -276,8 +281,12 @@ fn did(enrollees: &[BeforeAfter], comparison: &[BeforeAfter]) -> Option<Draw> {
         }
         (b, a)
     };
-    let (hb, ha) = sum(enrollees);
-    let (cb, ca) = sum(comparison);
+    did_of_sums(sum(enrollees), sum(comparison))
+}
+
+/// DiD of the three metrics and the implied savings from the (before, after) sums of the
+/// enrollees and of the comparison group.
+fn did_of_sums((hb, ha): (Sums, Sums), (cb, ca): (Sums, Sums)) -> Option<Draw> {
     let (hb_r, ha_r, cb_r, ca_r) = (rates(&hb)?, rates(&ha)?, rates(&cb)?, rates(&ca)?);
     let d = [0, 1, 2].map(|i| (ha_r[i] - hb_r[i]) - (ca_r[i] - cb_r[i]));
     Some((d, -d[2] * ha.member_months as f64))
@@ -313,17 +322,33 @@ fn bootstrap(
     if enrollees.is_empty() || comparison.is_empty() || b.draws == 0 {
         return [None; 4];
     }
+    // A resample is drawn as how many times each person is picked (random increments of a
+    // small counts array, then one sequential pass over the persons): gathering the drawn
+    // persons themselves missed the CPU cache on every pick once the persons outgrew it
+    // (5.5 s at 1,000,000 persons against 0.1 s at 100,000). The sums are integers, so
+    // the result equals summing the picks one by one, in any order.
     let results: Vec<Option<Draw>> = (0..b.draws as u64)
         .into_par_iter()
-        .map(|k| {
+        .map_init(Vec::new, |counts: &mut Vec<u32>, k| {
             let mut rng = ChaCha8Rng::seed_from_u64(draw_seed(b.seed, k));
-            let e: Vec<BeforeAfter> = (0..enrollees.len())
-                .map(|_| enrollees[rng.random_range(0..enrollees.len())])
-                .collect();
-            let c: Vec<BeforeAfter> = (0..comparison.len())
-                .map(|_| comparison[rng.random_range(0..comparison.len())])
-                .collect();
-            did(&e, &c)
+            let mut resample = |v: &[BeforeAfter]| {
+                counts.clear();
+                counts.resize(v.len(), 0);
+                for _ in 0..v.len() {
+                    counts[rng.random_range(0..v.len())] += 1;
+                }
+                let (mut before, mut after) = (Sums::default(), Sums::default());
+                for (x, &n) in v.iter().zip(counts.iter()) {
+                    if n > 0 {
+                        before.merge_times(&x.before, n);
+                        after.merge_times(&x.after, n);
+                    }
+                }
+                (before, after)
+            };
+            let e = resample(enrollees);
+            let c = resample(comparison);
+            did_of_sums(e, c)
         })
         .collect();
     let interval = |f: &dyn Fn(&Draw) -> f64| {
