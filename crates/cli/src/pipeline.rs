@@ -489,14 +489,16 @@ fn compute_partial(
         || Ok(eligibility::eligibility(input, conds.clone().lazy(), p).collect()?),
         DataFrame::height,
     )?;
-    let people = timer.time(
+    // Paid amounts by person and month: one group-by over every line, shared by the person
+    // events and the utilization stage.
+    let (people, paid) = timer.time(
         "encounters",
         || {
-            Ok(encounters::build_person_events(
-                input, vs, p, &conds, &elig,
-            )?)
+            let paid = encounters::paid_by_person_month(input)?.collect()?;
+            let people = encounters::build_person_events(input, vs, p, &conds, &elig, &paid)?;
+            Ok((people, paid))
         },
-        Vec::len,
+        |(people, _): &(Vec<_>, DataFrame)| people.len(),
     )?;
     let gap_rows = timer.time(
         "measures",
@@ -525,7 +527,7 @@ fn compute_partial(
     let util = timer.time(
         "utilization",
         || {
-            let paid = PaidInputs::from_input(input)?;
+            let paid = PaidInputs::from_paid(input, &paid)?;
             Ok(utilization::utilization_partial(
                 &people, anchors, &paid, p,
             )?)

@@ -544,6 +544,7 @@ pub fn build_person_events(
     p: &Params,
     conditions: &DataFrame,
     eligibility: &DataFrame,
+    paid: &DataFrame,
 ) -> PolarsResult<Vec<PersonEvents>> {
     let mp_start = date_lit(p.period_start);
     let mp_end = date_lit(p.period_end);
@@ -1089,7 +1090,7 @@ pub fn build_person_events(
     }
 
     // Paid amounts by month.
-    let paid = with_pidx(paid_by_person_month(input)?, &persons)
+    let paid = with_pidx(paid.clone().lazy(), &persons)
         .sort(["pidx", "month"], Default::default())
         .collect()?;
     let r = Rows { df: &paid };

@@ -201,8 +201,11 @@ pub struct PaidInputs {
 }
 
 impl PaidInputs {
-    pub fn from_input(input: &caregap_ingest::InputLayer) -> PolarsResult<Self> {
-        let paid = crate::encounters::paid_by_person_month(input)?.cache();
+    /// From the input and its [`crate::encounters::paid_by_person_month`] frame (computed once
+    /// per run or bucket and shared with the person events: each computation is a group-by
+    /// over every claim line).
+    pub fn from_paid(input: &caregap_ingest::InputLayer, paid: &DataFrame) -> PolarsResult<Self> {
+        let paid = paid.clone().lazy();
         let persons = input
             .lazy("eligibility")
             .select([col("person_id")])
