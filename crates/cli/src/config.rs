@@ -172,7 +172,8 @@ impl PipelineFile {
         };
         let memory_limit = match (&self.memory_limit, buckets) {
             (Some(limit), None) => Some(parse_size(limit)?),
-            _ => None,
+            (None, None) => crate::pipeline::default_memory_limit(),
+            (_, Some(_)) => None,
         };
         let boot = BootstrapSettings::default();
         Ok(RunOptions {

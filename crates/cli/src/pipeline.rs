@@ -807,6 +807,23 @@ fn report_input<'a>(
     }
 }
 
+/// The memory budget of a run given neither `buckets` nor `memory_limit`: half of this
+/// machine's memory (Linux `/proc/meminfo`), so that an input too large for one pass is
+/// processed in buckets instead of exhausting memory; `None` where it cannot be read (one
+/// pass). `--buckets 1` forces one pass.
+pub fn default_memory_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024 / 2)
+}
+
 /// Peak memory of the fastest buckets measured (docs/performance.md): with the input
 /// clustered by person, buckets of about this size beat fewer, larger ones per person
 /// (at 1,000,000 persons: 7 buckets 109.6 s, 14 buckets 99.0 s, 30 buckets 90.7 s; at
@@ -837,4 +854,36 @@ pub fn buckets_for_memory(input: &Path, limit: u64) -> Result<u32> {
     }
     let room = limit.saturating_sub(BASE_MEMORY).max(64 << 20);
     Ok(need.div_ceil(room).clamp(1, 4096) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn default_memory_budget_is_half_the_machine() {
+        let total_kib: u64 = std::fs::read_to_string("/proc/meminfo")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap();
+        assert_eq!(default_memory_limit(), Some(total_kib * 512));
+    }
+
+    #[test]
+    fn memory_and_speed_buckets_grow_with_the_input() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("medical_claim");
+        std::fs::create_dir_all(&t).unwrap();
+        // 100 MiB of Parquet: 6 GiB expanded.
+        std::fs::write(t.join("part-0.parquet"), vec![0u8; 100 << 20]).unwrap();
+        assert_eq!(buckets_for_memory(d.path(), 64 << 30).unwrap(), 1);
+        assert_eq!(buckets_for_memory(d.path(), 2 << 30).unwrap(), 4);
+        assert_eq!(
+            buckets_for_memory(d.path(), FAST_BUCKET_MEMORY + BASE_MEMORY).unwrap(),
+            4
+        );
+    }
 }
