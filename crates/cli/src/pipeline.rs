@@ -450,21 +450,20 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
     finish(part, &vs, opts, dir, timer)
 }
 
-/// Merge the partials of the buckets; the run's stages are `before` (its own, before the
-/// buckets), then the buckets', then the merge.
+/// Merge the partials of the buckets; `before` are the run's stages before the buckets.
 fn merge_parts(
     parts: Vec<Partial>,
     before: Vec<StageTiming>,
     timer: &mut Timer,
 ) -> Result<Partial> {
-    let merged = timer.time(
+    let mut merged = timer.time(
         "merge",
         || Partial::merge(parts),
         |p: &Partial| p.frames.values().map(DataFrame::height).sum(),
     )?;
-    let mut stages = before;
-    stages.append(&mut timer.stages);
-    timer.stages = stages;
+    // The run's stages in the order they ran: its own (plan or partition), the buckets', then
+    // the merge and what follows it (`finish` puts the partial's stages first).
+    merged.facts.timings.splice(0..0, before);
     Ok(merged)
 }
 
