@@ -5,7 +5,8 @@
 # rows/s and peak memory per stage (from the run manifest; appended to
 # target/bench-results/scale.csv).
 #
-#   benches/scale.sh --persons 100000,300000,1000000 --run-args "--memory-limit 7GiB"
+#   benches/scale.sh --persons 100000,300000,1000000            # plain `caregap run`
+#   benches/scale.sh --persons 1000000 --run-args "--memory-limit 7GiB --bucketing hash"
 #   benches/scale.sh --persons 1000000 --scale-out 1,4,16     # partition + N bucket processes + merge
 #
 # Not part of the test suite; performance is measured here, never in tests. (Peak memory comes

@@ -1,5 +1,8 @@
 //! State-scale benchmark (issue #9): `cargo bench -p caregap-cli --bench scale`
 //! [`-- --persons 100000,300000,1000000 --draws 1000 --run-args "--memory-limit 6GiB"`].
+//! Without `--run-args` it times a plain `caregap run`, which budgets half the machine's memory
+//! (at 1,000,000 persons on 24 GiB: 29 person-range buckets); `--run-args "--buckets 1"`
+//! forces one pass, `--bucketing hash` the partition path of unclustered input.
 //!
 //! With `--scale-out 1,4,16` (issue #10) it times, instead of one run, `caregap partition`
 //! into N buckets, each `caregap run --bucket i` as its own process (as a Spark task would run
