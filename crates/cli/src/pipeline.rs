@@ -314,40 +314,47 @@ enum Split {
     Hash(u32),
 }
 
-/// Choose the split of a run from its options: `--buckets N` exactly (N person ranges when the
-/// input is clustered or `--bucketing range`, else a hash partition); `--memory-limit` enough
-/// buckets to stay under it, and, when the input is clustered, at least enough for buckets of
-/// about [`FAST_BUCKET_MEMORY`] (the fastest size measured); neither: the whole input at once.
+/// Choose the split of a run from its options:
+/// - `--buckets N`: exactly N buckets (person ranges when the input is clustered by person or
+///   `--bucketing range`, else a hash partition).
+/// - `--memory-limit` (or the default budget): enough buckets to stay under it. Person ranges
+///   when the input is clustered, and then at least enough for buckets of about
+///   [`FAST_BUCKET_MEMORY`] (the fastest size measured). Otherwise a hash partition, only when
+///   the budget needs buckets, and then as many (its cost does not grow with their number).
+/// - Neither: the whole input at once.
 fn choose_split(opts: &RunOptions, timer: &mut Timer) -> Result<Split> {
     let (n, from_limit) = match (opts.buckets, opts.memory_limit) {
         (Some(n), _) => (n, false),
         (None, Some(limit)) => (buckets_for_memory(&opts.input, limit)?, true),
         (None, None) => return Ok(Split::Whole),
     };
-    let fast = if from_limit {
-        buckets_for_memory(&opts.input, FAST_BUCKET_MEMORY + BASE_MEMORY)?
+    // Buckets wanted when splitting anyway.
+    let wanted = if from_limit {
+        n.max(buckets_for_memory(
+            &opts.input,
+            FAST_BUCKET_MEMORY + BASE_MEMORY,
+        )?)
     } else {
         n
     };
-    let hash_or_whole = |n: u32| {
+    // A hash partition when the memory needs buckets (or they were asked for).
+    let hash_if_needed = |why: &str| {
         if n > 1 {
-            Split::Hash(n)
+            eprintln!("caregap: {wanted} person bucket(s) by a hash partition{why}");
+            Split::Hash(wanted)
         } else {
             Split::Whole
         }
     };
-    if opts.bucketing == Bucketing::Hash || n.max(fast) <= 1 {
-        if n > 1 {
-            eprintln!("caregap: {n} person bucket(s) by a hash partition");
-        }
-        return Ok(hash_or_whole(n));
+    if opts.bucketing == Bucketing::Hash || wanted <= 1 {
+        return Ok(hash_if_needed(""));
     }
     let survey = timer.time(
         "plan",
         || Ok(ranges::survey(&opts.input)?),
         |s: &ranges::Survey| s.tables.values().flatten().map(|f| f.rows).sum(),
     )?;
-    let plan = survey.plan(n.max(fast));
+    let plan = survey.plan(wanted);
     let factor = plan.read_factor();
     tracing::info!(
         read_factor = factor,
@@ -362,12 +369,9 @@ fn choose_split(opts: &RunOptions, timer: &mut Timer) -> Result<Split> {
             );
             Split::Ranges(plan)
         } else {
-            if n > 1 {
-                eprintln!(
-                    "caregap: {n} person bucket(s) by a hash partition (the input is not clustered by person: person-id ranges would decode it {factor:.2} times)"
-                );
-            }
-            hash_or_whole(n)
+            hash_if_needed(&format!(
+                " (the input is not clustered by person: person-id ranges would decode it {factor:.2} times)"
+            ))
         },
     )
 }
@@ -823,10 +827,10 @@ pub fn default_memory_limit() -> Option<u64> {
     Some(kib * 1024 / 2)
 }
 
-/// Peak memory of the fastest buckets measured (docs/performance.md): with the input
-/// clustered by person, buckets of about this size beat fewer, larger ones per person
-/// (at 1,000,000 persons: 7 buckets 109.6 s, 14 buckets 99.0 s, 30 buckets 90.7 s; at
-/// 100,000: whole 14.6 s, 3 buckets 7.6 s), as their frames stay small.
+/// Peak memory of the fastest buckets measured (docs/performance.md): buckets of about this
+/// size beat fewer, larger ones per person, as their frames stay small. At 1,000,000 persons,
+/// person ranges: 7 buckets 109.6 s, 14 buckets 99.0 s, 30 buckets 90.7 s; hash buckets: 7
+/// 116.7 s, 16 111.0 s, 29 104.8 s. At 100,000: one pass 8.3–9.0 s, 3 buckets 6.5–8.0 s.
 pub const FAST_BUCKET_MEMORY: u64 = 1536 << 20;
 
 /// Resident memory of a run besides its data (binary, value sets, thread pools), in bytes.

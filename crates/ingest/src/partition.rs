@@ -25,6 +25,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
@@ -222,14 +223,23 @@ pub fn partition(input: &Path, out: &Path, n: u32) -> Result<PartitionSummary, I
                     empty_schema = Some(df.clear());
                 }
                 let with_b = with_bucket(&df, pid, n)?;
+                let mut parts = Vec::new();
                 for mut part in with_b.partition_by_stable(["__bucket"], true)? {
                     let b = part.column("__bucket")?.u32()?.get(0).unwrap_or(0);
                     counts[b as usize] += part.height();
                     let _ = part.drop_in_place("__bucket")?;
-                    let file = bucket_dir(out, spec.name, b)
-                        .join(format!("part-{fi:05}-{slice:05}.parquet"));
-                    write_part(&mut part, &file)?;
+                    parts.push((b, part));
                 }
+                // The buckets of one slice are encoded side by side: the slice is already in
+                // memory, and one Parquet encode does not keep two cores busy.
+                parts
+                    .into_par_iter()
+                    .map(|(b, mut part)| {
+                        let file = bucket_dir(out, spec.name, b)
+                            .join(format!("part-{fi:05}-{slice:05}.parquet"));
+                        write_part(&mut part, &file)
+                    })
+                    .collect::<Result<Vec<()>, IngestError>>()?;
                 rows += h;
                 slice += 1;
                 if csv || h < SLICE_ROWS {
