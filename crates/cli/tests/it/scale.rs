@@ -365,10 +365,14 @@ fn bucket_ids_equal_sparks() {
     }
 }
 
-/// `src` rewritten so that no file is clustered by person: each table's rows dealt out
-/// round-robin to 3 files. Some medical claim lines lose their person id and some get a start
-/// date that is no date, so that the runs have rejects to name by file and row.
-fn unclustered(src: &Path, dst: &Path) {
+/// Every table of the synthetic input `src` written to `dst` as `parts` files, rows dealt out
+/// round-robin (so that no file is clustered by person when `parts > 1`), after `edit`.
+fn rewrite(
+    src: &Path,
+    dst: &Path,
+    parts: u32,
+    edit: impl Fn(&str, polars::prelude::LazyFrame) -> polars::prelude::LazyFrame,
+) {
     use polars::prelude::*;
     for table in [
         "eligibility",
@@ -394,32 +398,95 @@ fn unclustered(src: &Path, dst: &Path) {
                 .unwrap()
             })
             .collect();
-        let mut all = concat(scans, UnionArgs::default())
-            .unwrap()
-            .with_row_index("__i", None);
-        if table == "medical_claim" {
-            all = all.with_columns([
-                when((col("__i") % lit(101)).eq(lit(7)))
-                    .then(lit(NULL).cast(DataType::String))
-                    .otherwise(col("person_id"))
-                    .alias("person_id"),
-                when((col("__i") % lit(53)).eq(lit(5)))
-                    .then(lit("2025-02-30"))
-                    .otherwise(col("claim_start_date").cast(DataType::String))
-                    .alias("claim_start_date"),
-            ]);
-        }
+        let all = edit(
+            table,
+            concat(scans, UnionArgs::default())
+                .unwrap()
+                .with_row_index("__i", None),
+        );
         fs::create_dir_all(dst.join(table)).unwrap();
-        for k in 0..3u32 {
+        for k in 0..parts {
             let mut part = all
                 .clone()
-                .filter((col("__i") % lit(3)).eq(lit(k)))
+                .filter((col("__i") % lit(parts)).eq(lit(k)))
                 .drop(cols(["__i"]))
                 .collect()
                 .unwrap();
             let f = fs::File::create(dst.join(table).join(format!("part-{k}.parquet"))).unwrap();
             ParquetWriter::new(f).finish(&mut part).unwrap();
         }
+    }
+}
+
+/// `src` with no file clustered by person (3 files per table, rows dealt round-robin). Some
+/// medical claim lines lose their person id and some get a start date that is no date, so
+/// that the runs have rejects to name by file and row.
+fn unclustered(src: &Path, dst: &Path) {
+    use polars::prelude::*;
+    rewrite(src, dst, 3, |table, lf| {
+        if table != "medical_claim" {
+            return lf;
+        }
+        lf.with_columns([
+            when((col("__i") % lit(101)).eq(lit(7)))
+                .then(lit(NULL).cast(DataType::String))
+                .otherwise(col("person_id"))
+                .alias("person_id"),
+            when((col("__i") % lit(53)).eq(lit(5)))
+                .then(lit("2025-02-30"))
+                .otherwise(col("claim_start_date").cast(DataType::String))
+                .alias("claim_start_date"),
+        ])
+    });
+}
+
+#[test]
+fn person_ids_stored_as_numbers_split_the_same_way_in_every_mode() {
+    use polars::prelude::*;
+    let d = tempfile::tempdir().unwrap();
+    let input = synth_chunked(d.path(), 800, 9, 100);
+    // `P00000123` → 123, an Int64 column: runs read the id as its text, "123".
+    let numeric = d.path().join("numeric");
+    rewrite(&input, &numeric, 1, |_, lf| {
+        lf.with_column(
+            col("person_id")
+                .str()
+                .strip_prefix(lit("P"))
+                .cast(DataType::Int64)
+                .alias("person_id"),
+        )
+    });
+    let whole = d.path().join("whole");
+    ok(caregap()
+        .arg("run")
+        .args(RUN)
+        .arg("--input")
+        .arg(&numeric)
+        .arg("--out")
+        .arg(&whole));
+    let rows = &manifest(&whole)["output_rows"];
+    assert_eq!(
+        rows["eligibility"], 800,
+        "every numeric id is a person: {rows}"
+    );
+    assert_eq!(rows["rejects"], 0, "{rows}");
+    assert!(rows["care_gaps"].as_u64().unwrap() > 0, "{rows}");
+    for (name, bucketing) in [("range", "range"), ("hash", "hash")] {
+        let out = d.path().join(name);
+        ok(caregap()
+            .arg("run")
+            .args(RUN)
+            .args(["--buckets", "4", "--bucketing", bucketing])
+            .arg("--input")
+            .arg(&numeric)
+            .arg("--out")
+            .arg(&out));
+        assert_eq!(
+            differing_outputs(&whole, &out),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        same_manifest_facts(&whole, &out);
     }
 }
 
