@@ -29,8 +29,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
-use crate::read::{locate_table, scan_raw, source_file_info};
-use crate::schema::{self, PERSON_ID_ALIAS};
+use crate::read::{scan_raw, source_file_info, table_files, Layout};
+use crate::schema;
 
 /// Spark's seed for `xxhash64`.
 pub const SPARK_XXHASH64_SEED: u64 = 42;
@@ -164,16 +164,9 @@ pub fn partition(input: &Path, out: &Path, n: u32) -> Result<PartitionSummary, I
     };
     let mut rows_per_bucket = BTreeMap::new();
     for spec in schema::all_tables() {
-        let paths = locate_table(input, spec.name)?;
-        if paths.is_empty() {
-            if spec.required {
-                return Err(IngestError::MissingTable {
-                    table: spec.name.to_string(),
-                    dir: input.to_path_buf(),
-                });
-            }
+        let Some(paths) = table_files(input, &spec, Layout::Flat)? else {
             continue;
-        }
+        };
         let mut records = Vec::new();
         let mut counts = vec![0usize; n as usize];
         let mut offset = 0usize;
@@ -182,11 +175,7 @@ pub fn partition(input: &Path, out: &Path, n: u32) -> Result<PartitionSummary, I
             // Schema checks and file facts exactly as a run makes them.
             let info = source_file_info(input, &spec, path)?;
             let (raw, csv) = scan_raw(input, &spec, path)?;
-            let pid = if info.column_aliases.contains_key(PERSON_ID_ALIAS.0) {
-                PERSON_ID_ALIAS.1
-            } else {
-                PERSON_ID_ALIAS.0
-            };
+            let pid = info.person_id_column();
             let mut rows = 0usize;
             let mut slice = 0usize;
             loop {

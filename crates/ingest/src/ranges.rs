@@ -29,8 +29,8 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::error::IngestError;
-use crate::read::{locate_table, scan_raw, source_file_info};
-use crate::schema::{self, PERSON_ID_ALIAS};
+use crate::read::{scan_raw, source_file_info, table_files, Layout};
+use crate::schema;
 
 /// Consecutive Parquet row groups are merged into pieces of at least this many rows (tiny
 /// row groups would make thousands of reads).
@@ -169,11 +169,7 @@ fn plan_file(
 ) -> Result<(PlannedFile, Vec<String>), IngestError> {
     let info = source_file_info(dir, spec, path)?;
     let (raw, csv) = scan_raw(dir, spec, path)?;
-    let pid = info
-        .column_aliases
-        .get(PERSON_ID_ALIAS.0)
-        .map(String::as_str)
-        .unwrap_or(PERSON_ID_ALIAS.0);
+    let pid = info.person_id_column();
     let unreadable = |e: PolarsError| IngestError::Unreadable {
         table: spec.name.to_string(),
         file: info.relative.clone(),
@@ -284,16 +280,9 @@ pub fn survey(dir: &Path) -> Result<Survey, IngestError> {
     let mut tables = BTreeMap::new();
     let mut eligible: Vec<String> = Vec::new();
     for spec in schema::all_tables() {
-        let paths = locate_table(dir, spec.name)?;
-        if paths.is_empty() {
-            if spec.required {
-                return Err(IngestError::MissingTable {
-                    table: spec.name.to_string(),
-                    dir: dir.to_path_buf(),
-                });
-            }
+        let Some(paths) = table_files(dir, &spec, Layout::Flat)? else {
             continue;
-        }
+        };
         let keep_ids = spec.name == "eligibility";
         let planned = paths
             .par_iter()
@@ -312,11 +301,6 @@ pub fn survey(dir: &Path) -> Result<Survey, IngestError> {
     eligible.sort_unstable();
     eligible.dedup();
     Ok(Survey { tables, eligible })
-}
-
-/// [`survey`] then [`Survey::plan`].
-pub fn plan(dir: &Path, n: u32) -> Result<RangePlan, IngestError> {
-    Ok(survey(dir)?.plan(n))
 }
 
 #[cfg(test)]

@@ -36,6 +36,16 @@ pub struct SourceFile {
     pub bucketed: bool,
 }
 
+impl SourceFile {
+    /// The name the file gives the person id column (`person_id`, or its alias).
+    pub fn person_id_column(&self) -> &str {
+        self.column_aliases
+            .get(PERSON_ID_ALIAS.0)
+            .map(String::as_str)
+            .unwrap_or(PERSON_ID_ALIAS.0)
+    }
+}
+
 /// One validated input table.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -178,6 +188,26 @@ fn read_layer(
         tables,
         rejects,
     })
+}
+
+/// The files of table `spec` in `dir` laid out as `layout`, in read order; `None` when an
+/// optional table is absent, an error when a required one is.
+pub(crate) fn table_files(
+    dir: &Path,
+    spec: &TableSpec,
+    layout: Layout,
+) -> Result<Option<Vec<PathBuf>>, IngestError> {
+    let paths = locate_in(dir, spec.name, layout)?;
+    if !paths.is_empty() {
+        return Ok(Some(paths));
+    }
+    if spec.required {
+        return Err(IngestError::MissingTable {
+            table: spec.name.to_string(),
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(None)
 }
 
 /// The files of one table, in read order; empty when the table is absent.
@@ -903,16 +933,9 @@ fn read_table(
     layout: Layout,
     partition: Option<&PartitionManifest>,
 ) -> Result<(Table, DataFrame), IngestError> {
-    let paths = locate_in(dir, spec.name, layout)?;
-    if paths.is_empty() {
-        if spec.required {
-            return Err(IngestError::MissingTable {
-                table: spec.name.to_string(),
-                dir: dir.to_path_buf(),
-            });
-        }
+    let Some(paths) = table_files(dir, spec, layout)? else {
         return Ok((absent_table(spec), empty_rejects()));
-    }
+    };
     let (native, present) = column_facts(dir, spec, &paths)?;
     let mut frames = Vec::new();
     let mut files = Vec::new();
@@ -1004,13 +1027,8 @@ fn read_table_range(
     plan: &RangePlan,
     b: u32,
 ) -> Result<(Table, DataFrame), IngestError> {
+    // The plan lists every table the input has (and has failed on a missing required one).
     let Some(planned) = plan.tables.get(spec.name) else {
-        if spec.required {
-            return Err(IngestError::MissingTable {
-                table: spec.name.to_string(),
-                dir: dir.to_path_buf(),
-            });
-        }
         return Ok((absent_table(spec), empty_rejects()));
     };
     let paths: Vec<PathBuf> = planned.iter().map(|f| f.path.clone()).collect();
@@ -1030,27 +1048,18 @@ fn read_table_range(
                 _ => runs.push((p.offset, p.len, all)),
             }
         }
-        if runs.is_empty() && !(frames.is_empty() && fi + 1 == planned.len()) {
-            continue;
-        }
-        if runs.is_empty() {
-            // No piece of any file holds this bucket's persons: an empty frame of the
-            // table's shape.
-            runs.push((0, 0, true));
-        }
         for (offset, len, all) in runs {
-            let (lf, _) = scan_file(dir, spec, &f.path, &native, fi, false)?;
-            let first = (f.first_row + offset + 1) as IdxSize;
-            let lf = lf
-                .slice(offset as i64, len as IdxSize)
-                .with_row_index("__row", Some(first))
-                .with_column(col("__row").cast(DataType::Int64));
+            let lf = piece_scan(dir, spec, f, fi, &native, offset, len)?;
             frames.push(if all {
                 lf
             } else {
                 lf.filter(in_range(lo, hi, b == 0))
             });
         }
+    }
+    if frames.is_empty() {
+        // No piece holds this bucket's persons: an empty frame of the table's shape.
+        frames.push(piece_scan(dir, spec, &planned[0], 0, &native, 0, 0)?);
     }
     // Pieces are read in file order and rows in file order: already in original order.
     let raw = in_order(concat(frames, UnionArgs::default())?, true)?;
@@ -1067,6 +1076,25 @@ fn read_table_range(
         })
         .collect();
     check_table(spec, raw, files, &native, &present)
+}
+
+/// Rows `offset..offset + len` of planned file `f` (the table's file number `fi`), every spec
+/// column as text or native, with `__file` and `__row` as a whole run numbers them.
+fn piece_scan(
+    dir: &Path,
+    spec: &TableSpec,
+    f: &crate::ranges::PlannedFile,
+    fi: usize,
+    native: &std::collections::BTreeSet<&str>,
+    offset: usize,
+    len: usize,
+) -> Result<LazyFrame, IngestError> {
+    let (lf, _) = scan_file(dir, spec, &f.path, native, fi, false)?;
+    let first = (f.first_row + offset + 1) as IdxSize;
+    Ok(lf
+        .slice(offset as i64, len as IdxSize)
+        .with_row_index("__row", Some(first))
+        .with_column(col("__row").cast(DataType::Int64)))
 }
 
 /// Parse, normalise and check the rows of `raw` (every spec column, `__file` and `__row`):
