@@ -357,6 +357,9 @@ fn manifest_node<'a>(m: &'a Value, f: &Fact) -> Result<Vec<&'a Value>, String> {
 #[derive(Default)]
 struct Tally {
     passed: usize,
+    /// Story runs that person ranges split into more than one bucket (so that the range
+    /// comparison compared something).
+    range_split: usize,
     pending: BTreeMap<String, usize>,
     failed: Vec<String>,
 }
@@ -406,6 +409,11 @@ fn run_story(dir: &Path, tally: &mut Tally) {
                 b.bucketing = bucketing;
                 match pipeline::run(&b) {
                     Ok(_) => {
+                        if bucketing == pipeline::Bucketing::Range
+                            && crate::scale::bucket_count(&b.out) > 1
+                        {
+                            tally.range_split += 1;
+                        }
                         for diff in crate::scale::differing_outputs(&opts.out, &b.out) {
                             tally.failed.push(format!(
                                 "{story}/{}: {diff} differs between a whole run and 3 merged {bucketing:?} buckets",
@@ -550,6 +558,10 @@ fn run_all(base: &Path, min_stories: usize) {
         tally.pending
     );
     assert!(tally.passed > 0, "no fact was checked");
+    assert!(
+        tally.range_split > 0,
+        "no story was split into more than one person range"
+    );
     assert!(
         tally.failed.is_empty(),
         "failed facts:\n{}",

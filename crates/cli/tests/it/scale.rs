@@ -62,6 +62,15 @@ fn stages(out: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The number of buckets a run in `out` was computed in (1: one pass).
+pub fn bucket_count(out: &Path) -> usize {
+    stages(out)
+        .iter()
+        .filter(|s| s.starts_with("bucket ") && s.ends_with(": ingest"))
+        .count()
+        .max(1)
+}
+
 /// The run manifests of `a` and `b` agree on everything but timings.
 fn same_manifest_facts(a: &Path, b: &Path) {
     let (a, b) = (manifest(a), manifest(b));
@@ -101,6 +110,30 @@ fn synth_chunked(dir: &Path, persons: usize, seed: u64, chunk: usize) -> PathBuf
 
 const RUN: [&str; 4] = ["--period", "2025", "--bootstrap-draws", "200"];
 
+/// `caregap run` of `input` into `out` with the options `extra`, checked to give the outputs
+/// (byte for byte) and manifest facts of the run in `whole`; returns the run's stages and its
+/// stderr.
+fn run_same_as(whole: &Path, input: &Path, out: &Path, extra: &[&str]) -> (Vec<String>, String) {
+    let o = caregap()
+        .arg("run")
+        .args(RUN)
+        .args(extra)
+        .arg("--input")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{extra:?}: {o:?}");
+    assert_eq!(
+        differing_outputs(whole, out),
+        Vec::<String>::new(),
+        "{extra:?}"
+    );
+    same_manifest_facts(whole, out);
+    (stages(out), String::from_utf8_lossy(&o.stderr).to_string())
+}
+
 #[test]
 fn buckets_threads_and_merge_give_byte_identical_outputs() {
     let d = tempfile::tempdir().unwrap();
@@ -137,18 +170,7 @@ fn buckets_threads_and_merge_give_byte_identical_outputs() {
     ];
     for (name, extra, split_stage) in variants {
         let out = d.path().join(name.replace(' ', "_"));
-        let o = caregap()
-            .arg("run")
-            .args(RUN)
-            .args(&extra)
-            .arg("--input")
-            .arg(&input)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{name}: {o:?}");
-        let stages = stages(&out);
+        let (stages, stderr) = run_same_as(&whole, &input, &out, &extra);
         for split in ["plan", "partition"] {
             assert_eq!(
                 stages.iter().any(|s| s == split),
@@ -157,23 +179,12 @@ fn buckets_threads_and_merge_give_byte_identical_outputs() {
             );
         }
         if name != "one thread" {
-            let e = String::from_utf8_lossy(&o.stderr);
-            assert!(e.contains("person bucket(s)"), "{e}");
+            assert!(stderr.contains("person bucket(s)"), "{stderr}");
             assert!(
-                stages
-                    .iter()
-                    .filter(|s| s.starts_with("bucket ") && s.ends_with(": ingest"))
-                    .count()
-                    > 1,
+                bucket_count(&out) > 1,
                 "{name} must split the input: {stages:?}"
             );
         }
-        assert_eq!(
-            differing_outputs(&whole, &out),
-            Vec::<String>::new(),
-            "{name}"
-        );
-        same_manifest_facts(&whole, &out);
     }
 
     // partition + one process per bucket + merge, buckets given in any order.
@@ -374,15 +385,12 @@ fn rewrite(
     edit: impl Fn(&str, polars::prelude::LazyFrame) -> polars::prelude::LazyFrame,
 ) {
     use polars::prelude::*;
-    for table in [
-        "eligibility",
-        "medical_claim",
-        "pharmacy_claim",
-        "observation",
-        "lab_result",
-        "health_home_enrollment",
-    ] {
+    for spec in caregap_ingest::schema::all_tables() {
+        let table = spec.name;
         let dir = src.join(table);
+        if !dir.is_dir() {
+            continue;
+        }
         let mut files: Vec<PathBuf> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -471,22 +479,14 @@ fn person_ids_stored_as_numbers_split_the_same_way_in_every_mode() {
     );
     assert_eq!(rows["rejects"], 0, "{rows}");
     assert!(rows["care_gaps"].as_u64().unwrap() > 0, "{rows}");
-    for (name, bucketing) in [("range", "range"), ("hash", "hash")] {
-        let out = d.path().join(name);
-        ok(caregap()
-            .arg("run")
-            .args(RUN)
-            .args(["--buckets", "4", "--bucketing", bucketing])
-            .arg("--input")
-            .arg(&numeric)
-            .arg("--out")
-            .arg(&out));
-        assert_eq!(
-            differing_outputs(&whole, &out),
-            Vec::<String>::new(),
-            "{name}"
+    for bucketing in ["range", "hash"] {
+        let out = d.path().join(bucketing);
+        run_same_as(
+            &whole,
+            &numeric,
+            &out,
+            &["--buckets", "4", "--bucketing", bucketing],
         );
-        same_manifest_facts(&whole, &out);
     }
 }
 
@@ -521,25 +521,11 @@ fn person_ranges_are_exact_on_an_unclustered_input_with_rejects() {
         ),
     ] {
         let out = d.path().join(name.replace(' ', "_"));
-        ok(caregap()
-            .arg("run")
-            .args(RUN)
-            .args(&extra)
-            .arg("--input")
-            .arg(&mixed)
-            .arg("--out")
-            .arg(&out));
-        let stages = stages(&out);
+        let (stages, _) = run_same_as(&whole, &mixed, &out, &extra);
         assert!(
             stages.iter().any(|s| s == split_stage),
             "{name}: {stages:?}"
         );
-        assert_eq!(
-            differing_outputs(&whole, &out),
-            Vec::<String>::new(),
-            "{name}"
-        );
-        same_manifest_facts(&whole, &out);
     }
 }
 
