@@ -137,7 +137,7 @@ pub(crate) fn write_tables(
         let path = out.join(format!("{name}.parquet"));
         let mut f = fs::File::create(&path).map_err(werr(&path))?;
         df.rechunk_mut();
-        ParquetWriter::new(&mut f).finish(&mut df)?;
+        caregap_ingest::portable::portable_writer(&mut f, &df).finish(&mut df)?;
         report.rows_written.insert(name.to_string(), df.height());
     }
     let path = out.join("import_report.json");

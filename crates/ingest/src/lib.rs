@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod partition;
+pub mod portable;
 pub mod ranges;
 pub mod read;
 pub mod schema;

@@ -129,7 +129,7 @@ fn write_part(df: &mut DataFrame, path: &Path) -> Result<(), IngestError> {
     // LZ4, no statistics: a quarter faster than zstd to write (measured at 1,000,000 persons:
     // 42 s -> 32 s), and these files are read once or twice. (Files in parallel were no
     // faster on 2 cores and took 14 GB instead of 2.)
-    ParquetWriter::new(&mut f)
+    crate::portable::portable_writer(&mut f, df)
         .with_compression(ParquetCompression::Lz4Raw)
         .with_statistics(StatisticsOptions::empty())
         .finish(df)?;

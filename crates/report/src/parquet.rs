@@ -47,7 +47,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<String, ReportError> {
 pub fn parquet_bytes(df: &mut DataFrame) -> Result<Vec<u8>, ReportError> {
     df.rechunk_mut();
     let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
+    caregap_ingest::portable::portable_writer(&mut buf, df)
         .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::default())
         .with_row_group_size(Some(1 << 20))

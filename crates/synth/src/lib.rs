@@ -139,7 +139,7 @@ fn write_frame(df: &mut DataFrame, path: &Path, format: Format) -> Result<(), Sy
     match format {
         Format::Parquet => {
             df.rechunk_mut();
-            ParquetWriter::new(&mut f)
+            caregap_ingest::portable::portable_writer(&mut f, df)
                 .with_compression(ParquetCompression::Zstd(None))
                 .finish(df)?;
         }
