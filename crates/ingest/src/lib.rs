@@ -19,6 +19,7 @@ pub mod portable;
 pub mod ranges;
 pub mod read;
 pub mod schema;
+pub mod shapes;
 
 /// `caregap validate`: every problem in one pass.
 pub mod validate {

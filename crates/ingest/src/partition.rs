@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
-use crate::read::{scan_raw, source_file_info, table_files, Layout};
+use crate::read::{person_id_text, scan_raw, source_file_info, table_files, Layout};
 use crate::schema;
 
 /// Spark's seed for `xxhash64`.
@@ -105,8 +105,10 @@ const SLICE_ROWS: usize = 1 << 21;
 
 /// Add the bucket of every row (`__bucket`, UInt32) from the person id column `pid`.
 fn with_bucket(df: &DataFrame, pid: &str, n: u32) -> PolarsResult<DataFrame> {
-    let ids = df.column(pid)?.cast(&DataType::String)?;
-    let ids = ids.str()?;
+    let mut lf = df.select([pid])?.lazy();
+    let text = person_id_text(&mut lf, pid)?;
+    let ids = lf.select([text]).collect()?;
+    let ids = ids.column(pid)?.str()?;
     let b: Vec<u32> = ids.iter().map(|s| bucket_of(s, n)).collect();
     let mut out = df.clone();
     out.with_column(Column::new("__bucket".into(), b))?;

@@ -29,7 +29,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::error::IngestError;
-use crate::read::{scan_raw, source_file_info, table_files, Layout};
+use crate::read::{person_id_text, scan_raw, source_file_info, table_files, Layout};
 use crate::schema;
 
 /// Consecutive Parquet row groups are merged into pieces of at least this many rows (tiny
@@ -168,15 +168,16 @@ fn plan_file(
     keep_ids: bool,
 ) -> Result<(PlannedFile, Vec<String>), IngestError> {
     let info = source_file_info(dir, spec, path)?;
-    let (raw, csv) = scan_raw(dir, spec, path)?;
+    let (mut raw, csv) = scan_raw(dir, spec, path)?;
     let pid = info.person_id_column();
     let unreadable = |e: PolarsError| IngestError::Unreadable {
         table: spec.name.to_string(),
         file: info.relative.clone(),
         message: e.to_string(),
     };
+    let id_text = person_id_text(&mut raw, pid).map_err(unreadable)?;
     let ids = raw
-        .select([col(pid).cast(DataType::String)])
+        .select([id_text])
         .collect()
         .map_err(unreadable)?;
     let ids = ids

@@ -19,6 +19,7 @@ use crate::error::IngestError;
 use crate::partition::{bucket_dir, PartitionManifest, SOURCE_FILE_INDEX, SOURCE_ROW};
 use crate::ranges::RangePlan;
 use crate::schema::{self, Kind, TableSpec, LAB_DATE_COLUMNS, PERSON_ID_ALIAS};
+use crate::shapes::{self, file_format, Format};
 
 /// One physical file read for a table.
 #[derive(Debug, Clone)]
@@ -213,8 +214,8 @@ pub(crate) fn table_files(
 /// The files of one table, in read order; empty when the table is absent.
 pub fn locate_table(dir: &Path, table: &str) -> Result<Vec<PathBuf>, IngestError> {
     let mut found = Vec::new();
-    for ext in ["csv", "parquet"] {
-        let p = dir.join(format!("{table}.{ext}"));
+    for name in shapes::table_file_names(table) {
+        let p = dir.join(name);
         if p.is_file() {
             found.push(p);
         }
@@ -239,7 +240,7 @@ pub fn locate_table(dir: &Path, table: &str) -> Result<Vec<PathBuf>, IngestError
         }
         found.extend(parts);
     }
-    if found.len() == 2 && found.iter().all(|p| p.parent() == Some(dir)) {
+    if found.len() >= 2 && found.iter().all(|p| p.parent() == Some(dir)) {
         return Err(IngestError::Ambiguous {
             table: table.to_string(),
             first: relative(dir, &found[0]),
@@ -247,20 +248,6 @@ pub fn locate_table(dir: &Path, table: &str) -> Result<Vec<PathBuf>, IngestError
         });
     }
     Ok(found)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Csv,
-    Parquet,
-}
-
-fn file_format(p: &Path) -> Option<Format> {
-    match p.extension()?.to_str()? {
-        "csv" => Some(Format::Csv),
-        "parquet" => Some(Format::Parquet),
-        _ => None,
-    }
 }
 
 fn relative(root: &Path, p: &Path) -> String {
@@ -346,9 +333,10 @@ pub(crate) fn scan_raw(
     }
     let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
     Ok(match file_format(path) {
-        Some(Format::Csv) => (
+        Some(Format::Csv(separator)) => (
             LazyCsvReader::new(pl_path)
                 .with_has_header(true)
+                .with_separator(separator)
                 .with_infer_schema_length(Some(0))
                 .with_missing_is_null(true)
                 .finish()
@@ -369,7 +357,7 @@ fn inspect(
     spec: &TableSpec,
     path: &Path,
     mut lf: LazyFrame,
-) -> Result<(LazyFrame, SourceFile), IngestError> {
+) -> Result<(LazyFrame, SourceFile, SchemaRef), IngestError> {
     let rel = relative(dir, path);
     let schema = lf
         .collect_schema()
@@ -412,6 +400,10 @@ fn inspect(
         .map(|c| c.name)
         .collect();
     let bucketed = schema.get(SOURCE_FILE_INDEX).is_some() && schema.get(SOURCE_ROW).is_some();
+    let mut stored = (*schema).clone();
+    if let Some(dt) = aliases.get(canon).and_then(|a| schema.get(a)) {
+        stored.insert(canon.into(), dt.clone());
+    }
     Ok((
         lf,
         SourceFile {
@@ -423,7 +415,19 @@ fn inspect(
             columns_present,
             bucketed,
         },
+        Arc::new(stored),
     ))
+}
+
+/// The person id column `pid` of a raw scan as the text a run reads (a number stored as
+/// `10133.0` is `10133`): what person ranges and hash buckets are cut on, so that a person's
+/// rows meet in one bucket whatever type each file stores the id as.
+pub(crate) fn person_id_text(raw: &mut LazyFrame, pid: &str) -> PolarsResult<Expr> {
+    let schema = raw.collect_schema()?;
+    Ok(match schema.get(pid) {
+        Some(dt) => shapes::text_expr(pid, Kind::Text, dt).alias(pid),
+        None => col(pid).cast(DataType::String),
+    })
 }
 
 /// A file's facts as a run records them (schema checked, SHA-256 of its bytes).
@@ -433,7 +437,7 @@ pub(crate) fn source_file_info(
     path: &Path,
 ) -> Result<SourceFile, IngestError> {
     let (lf, _) = scan_raw(dir, spec, path)?;
-    let (_, mut sf) = inspect(dir, spec, path, lf)?;
+    let (_, mut sf, _) = inspect(dir, spec, path, lf)?;
     sf.sha256 = sha256_file(path)?;
     Ok(sf)
 }
@@ -445,12 +449,12 @@ fn scan_file(
     dir: &Path,
     spec: &TableSpec,
     path: &Path,
-    native: &std::collections::BTreeSet<&str>,
+    facts: &ColumnFacts,
     index: usize,
     hash: bool,
 ) -> Result<(LazyFrame, SourceFile), IngestError> {
     let (lf, _) = scan_raw(dir, spec, path)?;
-    let (lf, mut sf) = inspect(dir, spec, path, lf)?;
+    let (lf, mut sf, stored) = inspect(dir, spec, path, lf)?;
     let has = |c: &str| sf.columns_present.contains(&c);
     // The file as an index (into the table's files, or the partition manifest's list for a
     // bucketed layout): a per-row text column would cost gigabytes at state scale.
@@ -466,17 +470,21 @@ fn scan_file(
         .columns
         .iter()
         .map(|c| {
-            let dt = if native.contains(c.name) {
-                dtype_of(c.kind)
-            } else {
-                DataType::String
-            };
-            if has(c.name) {
-                col(c.name).cast(dt)
-            } else {
-                lit(NULL).cast(dt).alias(c.name)
+            let native = facts.native.contains(c.name);
+            match stored.get(c.name).filter(|_| has(c.name)) {
+                Some(dt) if native => shapes::native_expr(c.name, c.kind, dt),
+                Some(dt) => shapes::text_expr(c.name, c.kind, dt),
+                None if native => lit(NULL).cast(dtype_of(c.kind)).alias(c.name),
+                None => lit(NULL).cast(DataType::String).alias(c.name),
             }
         })
+        .chain(facts.fractional.iter().map(|&c| {
+            let flag = match stored.get(c).filter(|dt| has(c) && shapes::is_fractional(dt)) {
+                Some(dt) => shapes::fraction_expr(c, spec.column(c).expect("spec column").kind, dt),
+                None => lit(false),
+            };
+            flag.alias(format!("__fx_{c}"))
+        }))
         .chain(origin)
         .collect();
     let lf = lf.select(exprs);
@@ -672,12 +680,7 @@ fn parse_expr(name: &str, kind: Kind) -> Expr {
         Kind::BillType => normalise(name, norm_bill_type),
         Kind::Ndc => normalise(name, norm_ndc),
         Kind::DiagnosisSystem => normalise(name, norm_diagnosis_system).fill_null(lit("icd-10-cm")),
-        Kind::Date => stripped.str().to_date(StrptimeOptions {
-            format: Some("%Y-%m-%d".into()),
-            strict: false,
-            exact: true,
-            cache: true,
-        }),
+        Kind::Date => shapes::date_expr(name),
         Kind::Int | Kind::NonNegativeInt => stripped.cast(DataType::Int64),
         Kind::Decimal => stripped.cast(DataType::Float64),
     }
@@ -703,7 +706,7 @@ const DIAGNOSIS_SYSTEM_ALIASES: &[(&str, &str)] = &[
 
 fn kind_word(kind: Kind) -> &'static str {
     match kind {
-        Kind::Date => "not a valid date (expected YYYY-MM-DD)",
+        Kind::Date => "not a valid date (expected YYYY-MM-DD or YYYYMMDD)",
         Kind::Int | Kind::NonNegativeInt => "not a whole number",
         Kind::Decimal => "not a number",
         Kind::Ndc => "not a valid NDC (11 digits, or 5-4-2 with dashes)",
@@ -720,11 +723,8 @@ struct Check {
 
 /// The row checks of a table; `present` = the columns some file has (a column no file has is
 /// all null: nothing to parse or check).
-fn checks(
-    spec: &TableSpec,
-    in_files: &std::collections::BTreeSet<&str>,
-    native: &std::collections::BTreeSet<&str>,
-) -> Vec<Check> {
+fn checks(spec: &TableSpec, facts: &ColumnFacts) -> Vec<Check> {
+    let (in_files, native) = (&facts.present, &facts.native);
     let p = |c: &str| col(format!("__p_{c}"));
     let present = |c: &str| {
         if native.contains(c) {
@@ -753,6 +753,16 @@ fn checks(
                 column: c.name,
                 reason: format!("{}: {}", c.name, kind_word(c.kind)),
                 failed: present(c.name).and(p(c.name).is_null()),
+            });
+        }
+        if facts.fractional.contains(c.name) {
+            out.push(Check {
+                column: c.name,
+                reason: format!(
+                    "{}: a number with a fraction where a whole id or code is expected",
+                    c.name
+                ),
+                failed: col(format!("__fx_{}", c.name)),
             });
         }
         if c.kind == Kind::Date {
@@ -862,54 +872,61 @@ fn locate_in(dir: &Path, table: &str, layout: Layout) -> Result<Vec<PathBuf>, In
     }
 }
 
-/// Whether a file's own type for a column already is the column's type after ingest (a Parquet
-/// date, a Parquet integer or float), so that it needs no text round trip.
-fn is_native(kind: Kind, dt: &DataType) -> bool {
-    match kind {
-        Kind::Date => matches!(dt, DataType::Date),
-        Kind::Int | Kind::NonNegativeInt => dt.is_integer(),
-        Kind::Decimal => dt.is_float() || dt.is_integer(),
-        _ => false,
-    }
+/// What the files of one table say about its columns.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnFacts {
+    /// Columns that every file having them stores in a native type ([`shapes::is_native`]):
+    /// taken as they are; the others are read as text and parsed.
+    native: std::collections::BTreeSet<&'static str>,
+    /// The spec columns that some file has (the others are typed nulls).
+    present: std::collections::BTreeSet<&'static str>,
+    /// Text columns (ids, codes) that some file stores as a fractional number: a value with a
+    /// fraction is rejected ([`shapes::fraction_expr`]).
+    fractional: std::collections::BTreeSet<&'static str>,
 }
 
-/// Columns that every file of the table that has them gives in a native type (see
-/// [`is_native`]): they are taken as they are; the others are read as text and parsed. And
-/// the spec columns that some file has (the others are typed nulls).
-#[allow(clippy::type_complexity)]
-fn column_facts<'a>(
+/// The [`ColumnFacts`] of a table's files.
+fn column_facts(
     dir: &Path,
-    spec: &'a TableSpec,
+    spec: &TableSpec,
     paths: &[PathBuf],
-) -> Result<
-    (
-        std::collections::BTreeSet<&'a str>,
-        std::collections::BTreeSet<&'static str>,
-    ),
-    IngestError,
-> {
+) -> Result<ColumnFacts, IngestError> {
     let mut schemas = Vec::new();
     let mut present = std::collections::BTreeSet::new();
     for path in paths {
         let (lf, _) = scan_raw(dir, spec, path)?;
-        let (mut lf, sf) = inspect(dir, spec, path, lf)?;
+        let (_, sf, schema) = inspect(dir, spec, path, lf)?;
         present.extend(sf.columns_present.iter().copied());
-        schemas.push(lf.collect_schema().map_err(|e| IngestError::Unreadable {
-            table: spec.name.to_string(),
-            file: relative(dir, path),
-            message: e.to_string(),
-        })?);
+        schemas.push((schema, sf.columns_present));
     }
+    let stored = |c: &str| -> Vec<&DataType> {
+        schemas
+            .iter()
+            .filter(|(_, has)| has.contains(&c))
+            .filter_map(|(s, _)| s.get(c))
+            .collect()
+    };
     let native = spec
         .columns
         .iter()
         .filter(|c| {
-            let dts: Vec<&DataType> = schemas.iter().filter_map(|s| s.get(c.name)).collect();
-            !dts.is_empty() && dts.iter().all(|dt| is_native(c.kind, dt))
+            let dts = stored(c.name);
+            !dts.is_empty() && dts.iter().all(|dt| shapes::is_native(c.kind, dt))
         })
         .map(|c| c.name)
         .collect();
-    Ok((native, present))
+    let fractional = spec
+        .columns
+        .iter()
+        .filter(|c| dtype_of(c.kind) == DataType::String)
+        .filter(|c| stored(c.name).iter().any(|dt| shapes::is_fractional(dt)))
+        .map(|c| c.name)
+        .collect();
+    Ok(ColumnFacts {
+        native,
+        present,
+        fractional,
+    })
 }
 
 /// Whether the `__row` numbers of a bucketed read are strictly increasing (reads that one
@@ -936,11 +953,11 @@ fn read_table(
     let Some(paths) = table_files(dir, spec, layout)? else {
         return Ok((absent_table(spec), empty_rejects()));
     };
-    let (native, present) = column_facts(dir, spec, &paths)?;
+    let facts = column_facts(dir, spec, &paths)?;
     let mut frames = Vec::new();
     let mut files = Vec::new();
     for path in &paths {
-        let (lf, sf) = scan_file(dir, spec, path, &native, frames.len(), true)?;
+        let (lf, sf) = scan_file(dir, spec, path, &facts, frames.len(), true)?;
         frames.push(lf);
         files.push(sf);
     }
@@ -977,7 +994,7 @@ fn read_table(
             })
             .unwrap_or_default();
     }
-    check_table(spec, raw, files, &native, &present)
+    check_table(spec, raw, files, &facts)
 }
 
 /// A union of pieces of files whose rows carry their own `__file` and `__row`, in the order
@@ -1032,7 +1049,7 @@ fn read_table_range(
         return Ok((absent_table(spec), empty_rejects()));
     };
     let paths: Vec<PathBuf> = planned.iter().map(|f| f.path.clone()).collect();
-    let (native, present) = column_facts(dir, spec, &paths)?;
+    let facts = column_facts(dir, spec, &paths)?;
     let (lo, hi) = plan.bounds(b);
     let mut frames = Vec::new();
     for (fi, f) in planned.iter().enumerate() {
@@ -1049,7 +1066,7 @@ fn read_table_range(
             }
         }
         for (offset, len, all) in runs {
-            let lf = piece_scan(dir, spec, f, fi, &native, offset, len)?;
+            let lf = piece_scan(dir, spec, f, fi, &facts, offset, len)?;
             frames.push(if all {
                 lf
             } else {
@@ -1059,7 +1076,7 @@ fn read_table_range(
     }
     if frames.is_empty() {
         // No piece holds this bucket's persons: an empty frame of the table's shape.
-        frames.push(piece_scan(dir, spec, &planned[0], 0, &native, 0, 0)?);
+        frames.push(piece_scan(dir, spec, &planned[0], 0, &facts, 0, 0)?);
     }
     // Pieces are read in file order and rows in file order: already in original order.
     let raw = in_order(concat(frames, UnionArgs::default())?, true)?;
@@ -1075,7 +1092,7 @@ fn read_table_range(
             bucketed: false,
         })
         .collect();
-    check_table(spec, raw, files, &native, &present)
+    check_table(spec, raw, files, &facts)
 }
 
 /// Rows `offset..offset + len` of planned file `f` (the table's file number `fi`), every spec
@@ -1085,11 +1102,11 @@ fn piece_scan(
     spec: &TableSpec,
     f: &crate::ranges::PlannedFile,
     fi: usize,
-    native: &std::collections::BTreeSet<&str>,
+    facts: &ColumnFacts,
     offset: usize,
     len: usize,
 ) -> Result<LazyFrame, IngestError> {
-    let (lf, _) = scan_file(dir, spec, &f.path, native, fi, false)?;
+    let (lf, _) = scan_file(dir, spec, &f.path, facts, fi, false)?;
     let first = (f.first_row + offset + 1) as IdxSize;
     Ok(lf
         .slice(offset as i64, len as IdxSize)
@@ -1103,9 +1120,9 @@ fn check_table(
     spec: &TableSpec,
     raw: LazyFrame,
     mut files: Vec<SourceFile>,
-    native: &std::collections::BTreeSet<&str>,
-    present: &std::collections::BTreeSet<&str>,
+    facts: &ColumnFacts,
 ) -> Result<(Table, DataFrame), IngestError> {
+    let (native, present) = (&facts.native, &facts.present);
     // Columns that no file has are typed nulls: no parsing, no checks.
     let parsed: Vec<Expr> = spec
         .columns
@@ -1125,7 +1142,7 @@ fn check_table(
             }
         })
         .collect();
-    let checks = checks(spec, present, native);
+    let checks = checks(spec, facts);
     let flags: Vec<Expr> = checks
         .iter()
         .enumerate()
@@ -1272,7 +1289,7 @@ pub fn validate(dir: &Path) -> ValidationReport {
         let mut file_errors = Vec::new();
         for p in &paths {
             if let Err(e) =
-                scan_file(dir, &spec, p, &Default::default(), 0, false).and_then(|(lf, _)| {
+                scan_file(dir, &spec, p, &ColumnFacts::default(), 0, false).and_then(|(lf, _)| {
                     lf.limit(0)
                         .collect()
                         .map(|_| ())

@@ -148,12 +148,13 @@ fn missing_required_column_exits_3_naming_table_file_column() {
 
 #[test]
 fn column_of_the_wrong_type_rejects_rows_naming_the_column() {
-    // A Parquet file whose claim_start_date is an integer (20250301), not a date.
+    // A Parquet file whose claim_start_date is an integer that is no date: a spreadsheet's
+    // serial day number (45717 = 2025-03-01 in Excel). (An integer 20250301 is a YYYYMMDD date.)
     let d = input(ELIG, CLAIMS);
     fs::remove_file(d.path().join("in/medical_claim.csv")).unwrap();
     let mut df = df!(
         "claim_id" => ["C1", "C2"], "claim_line_number" => [1i64, 1], "claim_type" => ["professional", "professional"],
-        "person_id" => ["A1", "A1"], "claim_start_date" => [20250301i64, 20250302], "claim_end_date" => ["2025-03-01", "2025-03-02"],
+        "person_id" => ["A1", "A1"], "claim_start_date" => [45717i64, 45718], "claim_end_date" => ["2025-03-01", "2025-03-02"],
         "hcpcs_code" => ["99213", "99213"], "paid_amount" => ["80", "x"]
     )
     .unwrap();
