@@ -95,8 +95,8 @@ pub fn is_fractional(dt: &DataType) -> bool {
 
 /// A column of stored type `stored` as the text that §8 then parses and normalises.
 pub fn text_expr(name: &str, kind: Kind, stored: &DataType) -> Expr {
-    match stored {
-        DataType::String => col(name),
+    let text = match stored {
+        DataType::String => return col(name),
         dt if dt.is_float() => col(name).cast(DataType::Float64).map(
             |c: Column| {
                 let out: StringChunked = c
@@ -108,29 +108,25 @@ pub fn text_expr(name: &str, kind: Kind, stored: &DataType) -> Expr {
             },
             |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
         ),
-        DataType::Decimal(..) => {
-            let text = col(name).cast(DataType::String);
-            if kind == Kind::Decimal {
-                text
-            } else {
-                text.map(
-                    |c: Column| {
-                        let out: StringChunked =
-                            c.str()?.iter().map(|o| o.map(whole_decimal_text)).collect();
-                        Ok(out.with_name(c.name().clone()).into_column())
-                    },
-                    |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
-                )
-            }
-        }
+        DataType::Decimal(..) if kind == Kind::Decimal => col(name).cast(DataType::String),
+        DataType::Decimal(..) => col(name).cast(DataType::String).map(
+            |c: Column| {
+                let out: StringChunked =
+                    c.str()?.iter().map(|o| o.map(whole_decimal_text)).collect();
+                Ok(out.with_name(c.name().clone()).into_column())
+            },
+            |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+        ),
         DataType::Datetime(..) if kind == Kind::Date => {
-            col(name).dt().date().cast(DataType::String)
+            return col(name).dt().date().cast(DataType::String)
         }
-        dt if dt.is_integer() && kind == Kind::Ndc => col(name)
-            .cast(DataType::String)
-            .str()
-            .zfill(lit(11)),
         _ => col(name).cast(DataType::String),
+    };
+    // A number has lost an NDC's leading zeros: 11 digits again.
+    if kind == Kind::Ndc && (stored.is_primitive_numeric() || stored.is_decimal()) {
+        text.str().zfill(lit(11))
+    } else {
+        text
     }
 }
 
