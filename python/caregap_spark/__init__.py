@@ -5,6 +5,22 @@ Entry point: ``python -m caregap_spark`` (or the ``caregap-spark`` script); see
 ``docs/scale-out.md``.
 """
 
-from .driver import INPUT_TABLES, bucket_input, main, run, run_buckets
+from .driver import (
+    INPUT_TABLES,
+    CaregapNotFound,
+    bucket_input,
+    find_caregap,
+    main,
+    run,
+    run_buckets,
+)
 
-__all__ = ["INPUT_TABLES", "bucket_input", "main", "run", "run_buckets"]
+__all__ = [
+    "INPUT_TABLES",
+    "CaregapNotFound",
+    "bucket_input",
+    "find_caregap",
+    "main",
+    "run",
+    "run_buckets",
+]

@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence
 
@@ -39,6 +40,78 @@ INPUT_TABLES = [
 ]
 
 HASH_DESCRIPTION = "pmod(xxhash64(person_id), buckets), Spark's XXH64 with seed 42"
+
+
+class CaregapNotFound(FileNotFoundError):
+    """No caregap binary was found (:func:`find_caregap`)."""
+
+
+def _script_dirs() -> List[Path]:
+    """Where pip puts the ``caregap`` command of ``pip install caregap-….whl`` for the Python
+    that runs this driver: its scripts folder, ``sys.prefix/bin``, the user scheme's scripts
+    folder (``pip install --user``). A worker's Python often has none of them on PATH."""
+    candidates = [sysconfig.get_path("scripts"), os.path.join(sys.prefix, "bin")]
+    if f"{os.name}_user" in sysconfig.get_scheme_names():
+        candidates.append(sysconfig.get_path("scripts", f"{os.name}_user"))
+    dirs: List[Path] = []
+    for d in candidates:
+        if d and Path(d) not in dirs:
+            dirs.append(Path(d))
+    return dirs
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def find_caregap(explicit: Optional[str] = None) -> str:
+    """The caregap binary the driver runs, first found of: ``explicit`` (``--caregap``), the
+    environment variable ``CAREGAP_BIN``, the ``caregap`` command installed beside the running
+    Python (:func:`_script_dirs`), ``caregap`` on PATH.
+
+    A path given with ``--caregap`` or ``CAREGAP_BIN`` must be an executable file here (a bare
+    name is looked up on PATH): the driver runs ``caregap merge`` itself, and the bucket tasks
+    run the same path on the workers, so install the wheel into the same environment on every
+    node. A given path that does not work is an error, never a reason to run another binary.
+    Raises :class:`CaregapNotFound` naming everything tried."""
+    tried = []
+    given = (("--caregap", explicit, "not given"),
+             ("CAREGAP_BIN", os.environ.get("CAREGAP_BIN"), "not set"))
+    for source, value, absent in given:
+        if not value:
+            tried.append(f"{source}: {absent}")
+            continue
+        if os.sep in value:
+            if _executable(Path(value)):
+                # Absolute: the tasks' Python workers need not share the driver's folder.
+                return os.path.abspath(value)
+            tried.append(f"{source}={value}: not an executable file")
+        else:
+            found = shutil.which(value)
+            if found:
+                return found
+            tried.append(f"{source}={value}: not found on PATH")
+        raise CaregapNotFound(_not_found(tried))
+    for d in _script_dirs():
+        candidate = d / "caregap"
+        if _executable(candidate):
+            return str(candidate)
+        tried.append(f"{candidate}: absent")
+    found = shutil.which("caregap")
+    if found:
+        return found
+    tried.append("caregap on PATH: absent")
+    raise CaregapNotFound(_not_found(tried))
+
+
+def _not_found(tried: Sequence[str]) -> str:
+    return (
+        "caregap binary not found. Tried:\n  - "
+        + "\n  - ".join(tried)
+        + "\nInstall it into this Python with `pip install caregap-<version>-<platform>.whl`"
+        " (build the wheel with `bash scripts/build-wheel`), or pass --caregap PATH or set"
+        " CAREGAP_BIN."
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -313,14 +386,21 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     p.add_argument("--work", required=True,
                    help="working folder on storage every executor sees (bucketed input, partials)")
     p.add_argument("--buckets", type=int, required=True)
-    p.add_argument("--caregap", default=shutil.which("caregap") or "caregap",
-                   help="path of the caregap binary on every worker")
+    p.add_argument("--caregap", default=None,
+                   help="path of the caregap binary on the driver and every worker (default:"
+                        " $CAREGAP_BIN, then the caregap installed beside this Python by"
+                        " `pip install caregap-….whl`, then PATH)")
     p.add_argument("--threads", type=int, default=1, help="threads per bucket task")
     p.add_argument("--master", default=None, help="Spark master (default: from spark-submit)")
     args, run_args = p.parse_known_args(list(argv) if argv is not None else None)
+    try:
+        caregap = find_caregap(args.caregap)
+    except CaregapNotFound as e:
+        print(f"caregap-spark: error: {e}", file=sys.stderr)
+        return 2
     spark = spark_session(args.master)
     try:
-        run(spark, args.caregap, args.input, args.work, args.out, args.buckets, run_args,
+        run(spark, caregap, args.input, args.work, args.out, args.buckets, run_args,
             args.threads)
     finally:
         spark.stop()
