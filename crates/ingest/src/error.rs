@@ -10,7 +10,7 @@ pub enum IngestError {
     #[error("input folder {0} does not exist or is not a folder")]
     InputDirMissing(PathBuf),
     /// A required table (eligibility, medical_claim) has no file in the input folder.
-    #[error("required table `{table}` not found in {dir}: expected {table}.csv, {table}.parquet or a folder {table}/ of part files")]
+    #[error("required table `{table}` not found in {dir}: expected {table}.csv, {table}.parquet or a folder {table}/ of part files (file endings read: {endings})", endings = crate::shapes::endings_list())]
     MissingTable { table: String, dir: PathBuf },
     /// A table is given twice (a file and a folder, or both a CSV and a Parquet file).
     #[error("table `{table}` is given twice ({first} and {second}); keep one")]

@@ -176,10 +176,7 @@ fn plan_file(
         message: e.to_string(),
     };
     let id_text = person_id_text(&mut raw, pid).map_err(unreadable)?;
-    let ids = raw
-        .select([id_text])
-        .collect()
-        .map_err(unreadable)?;
+    let ids = raw.select([id_text]).collect().map_err(unreadable)?;
     let ids = ids
         .column(pid)
         .map_err(unreadable)?

@@ -479,7 +479,10 @@ fn scan_file(
             }
         })
         .chain(facts.fractional.iter().map(|&c| {
-            let flag = match stored.get(c).filter(|dt| has(c) && shapes::is_fractional(dt)) {
+            let flag = match stored
+                .get(c)
+                .filter(|dt| has(c) && shapes::is_fractional(dt))
+            {
                 Some(dt) => shapes::fraction_expr(c, spec.column(c).expect("spec column").kind, dt),
                 None => lit(false),
             };
@@ -499,7 +502,7 @@ fn delimiter_hint(header: &[String]) -> String {
         for (d, name) in [(';', "semicolon"), ('\t', "tab"), ('|', "pipe")] {
             if header[0].contains(d) {
                 return format!(
-                    " (the header is a single column containing `{d}`: the file looks {name}-delimited; caregap reads comma-separated CSV)"
+                    " (the header is a single column containing `{d}`: the file looks {name}-delimited; caregap reads comma-separated `.csv` and tab-separated `.tsv` files)"
                 );
             }
         }
