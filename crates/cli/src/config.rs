@@ -51,8 +51,10 @@ pub struct PipelineFile {
     pub coverage_types: Option<Vec<String>>,
     /// Measures to compute (default: all).
     pub measures: Option<Vec<String>>,
-    /// Value-set override CSVs.
+    /// Value-set override files (caregap's CSV or NCQA / VSAC exports).
     pub value_sets: Option<Vec<PathBuf>>,
+    /// The value-set map for NCQA / VSAC exports (default: the shipped map).
+    pub value_set_map: Option<PathBuf>,
     /// Report suppression threshold (default 10).
     pub suppression_threshold: Option<u64>,
     /// DiD bootstrap draws (default 1000).
@@ -93,6 +95,9 @@ impl PipelineFile {
         if let Some(v) = f.value_sets.as_mut() {
             v.iter_mut().for_each(rel);
         }
+        if let Some(p) = f.value_set_map.as_mut() {
+            rel(p);
+        }
         Ok(f)
     }
 
@@ -107,6 +112,7 @@ impl PipelineFile {
             coverage_types: over.coverage_types.or(self.coverage_types),
             measures: over.measures.or(self.measures),
             value_sets: over.value_sets.or(self.value_sets),
+            value_set_map: over.value_set_map.or(self.value_set_map),
             suppression_threshold: over.suppression_threshold.or(self.suppression_threshold),
             bootstrap_draws: over.bootstrap_draws.or(self.bootstrap_draws),
             seed: over.seed.or(self.seed),
@@ -181,6 +187,7 @@ impl PipelineFile {
             out,
             params,
             value_sets: self.value_sets.unwrap_or_default(),
+            value_set_map: self.value_set_map,
             bootstrap: BootstrapSettings {
                 draws: self.bootstrap_draws.unwrap_or(boot.draws),
                 seed: self.seed.unwrap_or(boot.seed),

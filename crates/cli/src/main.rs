@@ -81,9 +81,15 @@ struct RunArgs {
     /// Measures to compute, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     measures: Option<Vec<String>>,
-    /// Value-set override CSV (`value_set, code_system, code`); may be repeated.
+    /// Value-set override file, replacing the sets it names: caregap's CSV (`value_set,
+    /// code_system, code`) or an NCQA / VSAC value-set export (CSV or tab-separated); may be
+    /// repeated (docs/value-sets.md).
     #[arg(long = "value-sets")]
     value_sets: Vec<PathBuf>,
+    /// Map from an export's value-set names to caregap's (`source_value_set, value_set`),
+    /// replacing the shipped NCQA map.
+    #[arg(long)]
+    value_set_map: Option<PathBuf>,
     /// Bootstrap draws for the difference-in-differences interval (default 1000).
     #[arg(long)]
     bootstrap_draws: Option<usize>,
@@ -136,6 +142,7 @@ impl RunArgs {
             coverage_types: self.coverage_types.clone(),
             measures: self.measures.clone(),
             value_sets: (!self.value_sets.is_empty()).then(|| self.value_sets.clone()),
+            value_set_map: self.value_set_map.clone(),
             suppression_threshold: self.suppression_threshold,
             bootstrap_draws: self.bootstrap_draws,
             seed: self.seed,
@@ -269,8 +276,20 @@ enum ValueSetCommand {
     Export {
         #[arg(long)]
         out: PathBuf,
+        /// Override files, as for `caregap run`.
         #[arg(long = "value-sets")]
         value_sets: Vec<PathBuf>,
+        /// Value-set map for NCQA / VSAC exports, as for `caregap run`.
+        #[arg(long)]
+        value_set_map: Option<PathBuf>,
+    },
+    /// Write the value-set map in force (the shipped NCQA map, or --value-set-map) as
+    /// `source_value_set,value_set`: a starting point for a map of your own.
+    Map {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        value_set_map: Option<PathBuf>,
     },
 }
 
@@ -566,15 +585,38 @@ fn real_main(cli: Cli) -> Result<()> {
             }
         }
         Command::ValueSets {
-            command: ValueSetCommand::Export { out, value_sets },
+            command:
+                ValueSetCommand::Export {
+                    out,
+                    value_sets,
+                    value_set_map,
+                },
         } => {
-            let vs =
-                pipeline::load_value_sets(&value_sets).map_err(|e| UsageError(e.to_string()))?;
+            let vs = pipeline::load_value_sets(&value_sets, value_set_map.as_deref())
+                .map_err(|e| UsageError(format!("{e:#}")))?;
+            for w in vs.warnings() {
+                eprintln!("{w}");
+            }
             let mut df = vs.to_frame()?;
             let mut buf = Vec::new();
             CsvWriter::new(&mut buf).finish(&mut df)?;
             caregap_report::write_atomic(&out, &buf)?;
             println!("wrote {} codes to {}", df.height(), out.display());
+        }
+        Command::ValueSets {
+            command: ValueSetCommand::Map { out, value_set_map },
+        } => {
+            let vs = pipeline::load_value_sets(&[], value_set_map.as_deref())
+                .map_err(|e| UsageError(format!("{e:#}")))?;
+            let mut df = vs.map().to_frame()?;
+            let mut buf = Vec::new();
+            CsvWriter::new(&mut buf).finish(&mut df)?;
+            caregap_report::write_atomic(&out, &buf)?;
+            println!(
+                "wrote {} value-set map rows to {}",
+                df.height(),
+                out.display()
+            );
         }
     }
     Ok(())
@@ -599,12 +641,12 @@ fn exit_code(e: &anyhow::Error) -> i32 {
             exit::FAILURE
         };
     }
-    if let Some(
-        caregap_transform::TransformError::ValueSetFile { .. }
-        | caregap_transform::TransformError::Params(_),
-    ) = e.downcast_ref::<caregap_transform::TransformError>()
-    {
-        return exit::USAGE;
+    if let Some(te) = e.downcast_ref::<caregap_transform::TransformError>() {
+        if te.is_value_set_file_error()
+            || matches!(te, caregap_transform::TransformError::Params(_))
+        {
+            return exit::USAGE;
+        }
     }
     exit::FAILURE
 }

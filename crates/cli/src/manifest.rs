@@ -11,6 +11,7 @@ use caregap_transform::encounters::PersonEvents;
 use caregap_transform::measures::{GapRow, Status};
 use caregap_transform::params::{in_list, is_covered_payer};
 use caregap_transform::utilization::{BootstrapSettings, UtilizationQuality};
+use caregap_transform::value_sets::{OverrideReport, SHIPPED_MAP_VERSION};
 use caregap_transform::{Params, ValueSets};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -143,6 +144,22 @@ pub struct ValueSetInfo {
     pub version: String,
     pub override_files: Vec<String>,
     pub replaced: Vec<String>,
+    /// The value-set map used for NCQA / VSAC exports.
+    pub map: ValueSetMapInfo,
+    /// What each override file did: its layout, the sets it replaced (and from which of the
+    /// publisher's sets), the sets the map does not list and the codes in systems caregap
+    /// matches nothing in (both skipped).
+    pub files: Vec<OverrideReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueSetMapInfo {
+    /// The user's map file; null for the shipped map.
+    pub file: Option<String>,
+    /// The shipped map's version (null for a user's map).
+    pub version: Option<String>,
+    /// Rows (publisher's set, caregap set) of the map.
+    pub rows: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -322,6 +339,16 @@ impl Manifest {
                     .map(|p| p.display().to_string())
                     .collect(),
                 replaced: vs.replaced(),
+                map: ValueSetMapInfo {
+                    file: vs.map().file().map(str::to_string),
+                    version: vs
+                        .map()
+                        .file()
+                        .is_none()
+                        .then(|| SHIPPED_MAP_VERSION.to_string()),
+                    rows: vs.map().len(),
+                },
+                files: vs.reports().to_vec(),
             },
             coverage_check,
             data_quality: DataQuality {

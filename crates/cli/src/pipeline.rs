@@ -14,6 +14,7 @@ use caregap_report::html::{InputFileInfo, ReportInput};
 use caregap_report::suppress::SuppressionRule;
 use caregap_report::write_parquet_atomic;
 use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs, UtilizationPartial};
+use caregap_transform::value_sets::ValueSetMap;
 use caregap_transform::{
     conditions, eligibility, encounters, measures, summary, Params, ValueSets,
 };
@@ -30,8 +31,11 @@ pub struct RunOptions {
     pub input: PathBuf,
     pub out: PathBuf,
     pub params: Params,
-    /// Value-set override CSVs, applied in order.
+    /// Value-set override files (caregap's CSV or a value-set directory export), applied in
+    /// order.
     pub value_sets: Vec<PathBuf>,
+    /// The value-set map for directory exports (None: the shipped map).
+    pub value_set_map: Option<PathBuf>,
     /// DiD bootstrap draws and seed (§5).
     pub bootstrap: BootstrapSettings,
     /// Small-cell suppression of the HTML report (§7).
@@ -91,6 +95,7 @@ impl RunOptions {
             out,
             params,
             value_sets: vec![],
+            value_set_map: None,
             bootstrap: BootstrapSettings::default(),
             suppression: SuppressionRule::default(),
             measures: None,
@@ -126,9 +131,13 @@ pub struct RunOutput {
     pub warnings: Vec<String>,
 }
 
-/// Load the shipped value sets and apply the overrides.
-pub fn load_value_sets(files: &[PathBuf]) -> Result<ValueSets> {
+/// Load the shipped value sets, the value-set map (`map`, else the shipped one) and apply the
+/// overrides in order.
+pub fn load_value_sets(files: &[PathBuf], map: Option<&Path>) -> Result<ValueSets> {
     let mut vs = ValueSets::shipped();
+    if let Some(m) = map {
+        vs.use_map(ValueSetMap::from_file(m)?);
+    }
     for f in files {
         vs.apply_override(f)?;
     }
@@ -217,7 +226,7 @@ fn publish_checked(opts: &RunOptions, staging: Staging, out: RunOutput) -> Resul
 pub fn run_bucket(opts: &RunOptions, bucket: u32) -> Result<Partial> {
     let _lock = OutputLock::acquire(&opts.out)?;
     let staging = Staging::new(&opts.out)?;
-    let vs = load_value_sets(&opts.value_sets)?;
+    let vs = load_value_sets(&opts.value_sets, opts.value_set_map.as_deref())?;
     let mut timer = Timer { stages: vec![] };
     let anchors = bucket_anchors(&opts.input)?;
     let n = PartitionManifest::read(&opts.input)?
@@ -233,7 +242,7 @@ pub fn run_bucket(opts: &RunOptions, bucket: u32) -> Result<Partial> {
 pub fn merge(opts: &RunOptions, partials: &[PathBuf]) -> Result<RunOutput> {
     let _lock = OutputLock::acquire(&opts.out)?;
     let staging = Staging::new(&opts.out)?;
-    let vs = load_value_sets(&opts.value_sets)?;
+    let vs = load_value_sets(&opts.value_sets, opts.value_set_map.as_deref())?;
     let mut timer = Timer { stages: vec![] };
     let part = timer.time(
         "merge",
@@ -272,6 +281,7 @@ pub fn settings_fingerprint(opts: &RunOptions) -> String {
         "bootstrap": opts.bootstrap,
         "measures": opts.measures,
         "value_sets": opts.value_sets,
+        "value_set_map": opts.value_set_map,
     })
     .to_string()
 }
@@ -379,7 +389,7 @@ fn choose_split(opts: &RunOptions, timer: &mut Timer) -> Result<Split> {
 /// Compute everything and write it into `dir`: the whole input at once, or bucket by bucket
 /// (person ranges read in place, or a temporary hash partition) and merged exactly.
 fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
-    let vs = load_value_sets(&opts.value_sets)?;
+    let vs = load_value_sets(&opts.value_sets, opts.value_set_map.as_deref())?;
     let mut timer = Timer { stages: vec![] };
     let split = choose_split(opts, &mut timer)?;
     let part = match split {
@@ -585,6 +595,11 @@ fn finish(
         facts,
     } = part;
     let mut warnings = Vec::new();
+    for w in vs.warnings() {
+        eprintln!("{w}");
+        tracing::warn!("{w}");
+        warnings.push(w);
+    }
     let coverage =
         manifest::coverage_check(&facts.payer_types_seen, facts.eligibility_rows_covered, p);
     if !coverage.coverage_types_not_seen.is_empty() {
@@ -784,7 +799,19 @@ fn report_input<'a>(
         caregap_version: m.caregap_version.clone(),
         spec_version: m.spec_version.clone(),
         value_set_version: m.value_sets.version.clone(),
-        value_set_files: m.value_sets.override_files.clone(),
+        value_set_files: m
+            .value_sets
+            .override_files
+            .iter()
+            .cloned()
+            .chain(
+                m.value_sets
+                    .map
+                    .file
+                    .iter()
+                    .map(|f| format!("{f} (value-set map)")),
+            )
+            .collect(),
         value_sets_replaced: m.value_sets.replaced.clone(),
         bootstrap_draws: m.bootstrap.draws,
         bootstrap_seed: m.bootstrap.seed,

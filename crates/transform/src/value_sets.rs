@@ -1,17 +1,29 @@
 //! Value sets (spec §2): named code lists, shipped as versioned data files and replaceable by a
-//! user's CSV (`value_set, code_system, code`) without rebuilding.
+//! user's file without rebuilding: caregap's own CSV (`value_set, code_system, code`) or a
+//! value-set directory export as NCQA and VSAC publish them, whose set names the value-set map
+//! ([`map`]) turns into caregap's (docs/value-sets.md).
 //!
-//! A CSV that names a value set replaces **all** of that set's codes in every code system.
+//! A file that names a value set replaces **all** of that set's codes in every code system.
 //! Codes are normalised exactly as input codes are (§8), so `F41.1`, `450` or `1234-5678-90` in
-//! an override match what ingest produced.
+//! an override match what ingest produced. A value-set name or code system caregap does not
+//! know is an error naming it, never a silent non-match.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use polars::prelude::*;
+use serde::Serialize;
 
 use crate::error::TransformError;
 use crate::params::in_list;
+
+pub mod code_systems;
+pub mod map;
+mod table;
+
+use code_systems::CodeSystemName;
+pub use map::{ValueSetMap, SHIPPED_MAP_VERSION};
+use table::{field, Table};
 
 /// Version of the shipped value sets, recorded in the run manifest.
 pub const SHIPPED_VERSION: &str = "caregap-open-1.3";
@@ -70,11 +82,77 @@ pub const CODE_SYSTEMS: &[&str] = &[
 ];
 
 /// Every value set in force: name → code system → codes (normalised).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ValueSets {
     sets: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
-    /// Sets replaced by an override file, with the file that replaced them.
-    replaced: BTreeMap<String, String>,
+    /// Sets replaced by override files, with the files that gave their codes.
+    replaced: BTreeMap<String, Vec<String>>,
+    /// The map from a publisher's value-set names to caregap's.
+    map: ValueSetMap,
+    /// What each override file did.
+    reports: Vec<OverrideReport>,
+}
+
+/// How an override file is laid out (told by its header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileLayout {
+    /// caregap's own `value_set, code_system, code`, with caregap's set names.
+    Plain,
+    /// A value-set directory export (NCQA, VSAC), with the publisher's set names.
+    Directory,
+}
+
+/// What one override file did, for the run manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverrideReport {
+    pub file: String,
+    pub layout: FileLayout,
+    /// Data rows read.
+    pub rows: usize,
+    /// caregap sets replaced → the publisher's sets their codes came from (empty for
+    /// caregap's own layout).
+    pub replaced: BTreeMap<String, BTreeSet<String>>,
+    /// The export's sets that the value-set map does not list → their rows (skipped).
+    pub unmapped: BTreeMap<String, usize>,
+    /// Code systems caregap matches nothing in (e.g. `icd-10-pcs`) → rows skipped.
+    pub skipped_systems: BTreeMap<String, usize>,
+    /// caregap sets replaced from an export → the sets the map also lists for them that
+    /// the file does not contain.
+    pub not_in_file: BTreeMap<String, Vec<String>>,
+}
+
+/// Whether `name` is one of caregap's value sets.
+pub fn is_known_set(name: &str) -> bool {
+    SHIPPED.iter().any(|(n, _)| *n == name)
+}
+
+/// The names of caregap's value sets, sorted.
+pub fn set_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+    v.sort_unstable();
+    v
+}
+
+/// An error naming `file`, `row`, `column` and `name` unless `name` is one of caregap's sets.
+pub(crate) fn check_known_set(
+    file: &str,
+    row: usize,
+    column: &str,
+    name: &str,
+) -> Result<(), TransformError> {
+    if is_known_set(name) {
+        return Ok(());
+    }
+    let norm = |s: &str| s.trim().to_ascii_lowercase();
+    Err(TransformError::UnknownValueSet {
+        file: file.to_string(),
+        row,
+        column: column.to_string(),
+        name: name.to_string(),
+        suggestion: code_systems::nearest(&norm(name), SHIPPED.iter().map(|(n, _)| *n), norm)
+            .map(str::to_string),
+    })
 }
 
 /// Normalise a code of `system` as §8 normalises input codes. `None` when it is not valid.
@@ -121,7 +199,12 @@ pub fn normalise_ndc(raw: &str) -> Option<String> {
 impl ValueSets {
     /// The value sets caregap ships (spec §2, `value_sets/*.csv`).
     pub fn shipped() -> Self {
-        let mut vs = ValueSets::default();
+        let mut vs = ValueSets {
+            sets: BTreeMap::new(),
+            replaced: BTreeMap::new(),
+            map: ValueSetMap::shipped(),
+            reports: Vec::new(),
+        };
         for (name, text) in SHIPPED {
             for (i, line) in text.lines().enumerate().skip(1) {
                 let (set, system, code) = split_csv_line(line)
@@ -140,72 +223,277 @@ impl ValueSets {
         vs
     }
 
-    /// Replace every set named in an override CSV (`value_set, code_system, code`) by the codes
-    /// the file gives it. Code systems may use the common aliases (`ICD10`, `CPT`, `TOB`…).
+    /// Replace every value set that an override file gives codes for, by those codes (spec
+    /// §2: a file that names a set replaces all of its codes, in every system). When several
+    /// override files give codes for one set, the set is the union of theirs (the files of a
+    /// run replace it together; NCQA's value sets and medication lists come apart). The layout is
+    /// told by the header (case-insensitive; CSV, tab- or pipe-separated):
+    /// - caregap's own, `value_set, code_system, code`: set names are caregap's;
+    /// - a value-set directory export (NCQA's HEDIS Value Set Directory or Medication List
+    ///   Directory, VSAC): `Value Set Name` (or `Medication List Name`, `ValueSetName`),
+    ///   `Code System` (or `CodeSystemName`), `Code`; set names are the publisher's and go
+    ///   through the value-set map ([`ValueSets::use_map`]); other columns are ignored.
+    ///
+    /// Code systems may be written in caregap's names, the common aliases or the directories'
+    /// names ([`code_systems`]). An unknown value-set name (caregap's layout or the map) or an
+    /// unknown code system in a row that is used is an error naming the file, row and value.
+    /// Codes in systems caregap matches nothing in (ICD-10-PCS, CVX…) and, in an export, the
+    /// sets the map does not list are skipped and reported ([`ValueSets::reports`]).
     pub fn apply_override(&mut self, path: &Path) -> Result<(), TransformError> {
         let file = path.display().to_string();
-        let bad = |row: usize, column: &str, message: String| TransformError::ValueSetFile {
+        let bytes = std::fs::read(path).map_err(|e| TransformError::ValueSetFile {
             file: file.clone(),
+            row: 0,
+            column: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        self.apply_override_bytes(&file, &bytes)
+    }
+
+    /// [`ValueSets::apply_override`] on a file's contents (`file` names it in errors).
+    pub fn apply_override_bytes(&mut self, file: &str, bytes: &[u8]) -> Result<(), TransformError> {
+        let bad = |row: usize, column: &str, message: String| TransformError::ValueSetFile {
+            file: file.to_string(),
             row,
             column: column.to_string(),
             message,
         };
-        let df = LazyCsvReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .finish()
-            .and_then(|lf| lf.collect())
-            .map_err(|e| bad(0, "", e.to_string()))?;
-        for c in ["value_set", "code_system", "code"] {
-            if df.column(c).is_err() {
-                return Err(bad(0, c, "required column is missing".into()));
-            }
-        }
-        let get = |c: &str| df.column(c).and_then(|s| s.str().cloned());
-        let (sets, systems, codes) = (get("value_set")?, get("code_system")?, get("code")?);
+        let t = Table::parse(file, bytes)?;
+        let layout = if t.has("valueset") {
+            FileLayout::Plain
+        } else if t.has("valuesetname") || t.has("medicationlistname") {
+            FileLayout::Directory
+        } else {
+            return Err(bad(
+                0,
+                "",
+                "cannot tell the layout from the header: expected `value_set, code_system, code` (caregap's) or a value-set directory export with `Value Set Name`, `Code System` and `Code` columns (NCQA, VSAC)".into(),
+            ));
+        };
+        let missing = |c: &str| bad(0, c, "required column is missing".into());
+        let (set_col, sets) = t
+            .text(&["valueset", "valuesetname", "medicationlistname"])
+            .ok_or_else(|| missing("value_set"))?;
+        let (system_col, systems) = t.text(&["codesystem", "codesystemname"]).ok_or_else(|| {
+            missing(if layout == FileLayout::Plain {
+                "code_system"
+            } else {
+                "Code System"
+            })
+        })?;
+        let (code_col, codes) = t.text(&["code"]).ok_or_else(|| {
+            missing(if layout == FileLayout::Plain {
+                "code"
+            } else {
+                "Code"
+            })
+        })?;
+
+        let mut report = OverrideReport {
+            file: file.to_string(),
+            layout,
+            rows: t.height(),
+            replaced: BTreeMap::new(),
+            unmapped: BTreeMap::new(),
+            skipped_systems: BTreeMap::new(),
+            not_in_file: BTreeMap::new(),
+        };
         let mut new: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-        for i in 0..df.height() {
+        // Sets the file names whose rows were all skipped, with the systems skipped.
+        let mut skipped_only: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for i in 0..t.height() {
             let row = i + 1;
-            let set = sets
-                .get(i)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| bad(row, "value_set", "missing".into()))?;
-            let raw_system = systems
-                .get(i)
-                .ok_or_else(|| bad(row, "code_system", "missing".into()))?;
-            let system = caregap_ingest::schema::canonical_code_system(raw_system);
-            if !CODE_SYSTEMS.contains(&system.as_str()) {
-                return Err(bad(
-                    row,
-                    "code_system",
-                    format!(
-                        "unknown code system `{raw_system}` (known: {})",
-                        CODE_SYSTEMS.join(", ")
-                    ),
-                ));
+            let (set, raw_system, raw_code) =
+                (field(&sets, i), field(&systems, i), field(&codes, i));
+            if set.is_none() && raw_system.is_none() && raw_code.is_none() {
+                continue; // a blank line (spreadsheets write them at the end)
             }
-            let raw_code = codes
-                .get(i)
-                .ok_or_else(|| bad(row, "code", "missing".into()))?;
-            let code = normalise_code(&system, raw_code).ok_or_else(|| {
+            let set = set.ok_or_else(|| bad(row, &set_col, "missing".into()))?;
+            let targets: Vec<String> = match layout {
+                FileLayout::Plain => {
+                    check_known_set(file, row, &set_col, set)?;
+                    vec![set.to_string()]
+                }
+                FileLayout::Directory => match self.map.targets(set) {
+                    Some(t) => t.iter().cloned().collect(),
+                    None => {
+                        *report.unmapped.entry(set.to_string()).or_default() += 1;
+                        continue;
+                    }
+                },
+            };
+            let raw_system = raw_system.ok_or_else(|| bad(row, &system_col, "missing".into()))?;
+            let system = match code_systems::resolve(raw_system) {
+                Some(CodeSystemName::Matched(s)) => s,
+                Some(CodeSystemName::Unmatched(s)) => {
+                    *report.skipped_systems.entry(s.to_string()).or_default() += 1;
+                    for target in targets {
+                        if !new.contains_key(&target) {
+                            skipped_only
+                                .entry(target)
+                                .or_default()
+                                .insert(s.to_string());
+                        }
+                    }
+                    continue;
+                }
+                None => {
+                    return Err(TransformError::UnknownCodeSystem {
+                        file: file.to_string(),
+                        row,
+                        column: system_col.clone(),
+                        name: raw_system.to_string(),
+                        suggestion: code_systems::suggest(raw_system).map(str::to_string),
+                    })
+                }
+            };
+            let raw_code = raw_code.ok_or_else(|| bad(row, &code_col, "missing".into()))?;
+            let code = normalise_code(system, raw_code).ok_or_else(|| {
                 bad(
                     row,
-                    "code",
+                    &code_col,
                     format!("`{raw_code}` is not a valid {system} code"),
                 )
             })?;
-            new.entry(set.to_string())
-                .or_default()
-                .entry(system)
-                .or_default()
-                .insert(code);
+            for target in targets {
+                skipped_only.remove(&target);
+                if layout == FileLayout::Directory {
+                    report
+                        .replaced
+                        .entry(target.clone())
+                        .or_default()
+                        .insert(set.to_string());
+                } else {
+                    report.replaced.entry(target.clone()).or_default();
+                }
+                new.entry(target)
+                    .or_default()
+                    .entry(system.to_string())
+                    .or_default()
+                    .insert(code.clone());
+            }
+        }
+        if let Some((set, systems)) = skipped_only.into_iter().next() {
+            return Err(TransformError::NoMatchableCodes {
+                file: file.to_string(),
+                set,
+                systems: systems.into_iter().collect::<Vec<_>>().join(", "),
+            });
+        }
+        if layout == FileLayout::Directory && new.is_empty() && !report.unmapped.is_empty() {
+            return Err(TransformError::NothingMapped {
+                file: file.to_string(),
+                count: report.unmapped.len(),
+                map: self.map_name(),
+                examples: report
+                    .unmapped
+                    .keys()
+                    .take(5)
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if layout == FileLayout::Directory {
+            for (set, from) in &report.replaced {
+                let absent: Vec<String> = self
+                    .map
+                    .sources_of(set)
+                    .into_iter()
+                    .filter(|s| !from.iter().any(|f| map::name_key(f) == map::name_key(s)))
+                    .map(str::to_string)
+                    .collect();
+                if !absent.is_empty() {
+                    report.not_in_file.insert(set.clone(), absent);
+                }
+            }
         }
         for (set, codes) in new {
-            self.replaced.insert(set.clone(), file.clone());
-            self.sets.insert(set, codes);
+            // The override files of a run together replace a set: one named by an earlier
+            // file too gets the union (NCQA ships medication lists and value sets apart).
+            if self.replaced.contains_key(&set) {
+                let have = self.sets.entry(set.clone()).or_default();
+                for (system, c) in codes {
+                    have.entry(system).or_default().extend(c);
+                }
+            } else {
+                self.sets.insert(set.clone(), codes);
+            }
+            self.replaced.entry(set).or_default().push(file.to_string());
         }
+        self.reports.push(report);
         Ok(())
+    }
+
+    /// Use `map` for the value-set directory exports applied after this call (the shipped
+    /// map is in force until then).
+    pub fn use_map(&mut self, map: ValueSetMap) {
+        self.map = map;
+    }
+
+    /// The value-set map in force.
+    pub fn map(&self) -> &ValueSetMap {
+        &self.map
+    }
+
+    /// The map as messages name it: its file, or the shipped map and version.
+    fn map_name(&self) -> String {
+        match self.map.file() {
+            Some(f) => f.to_string(),
+            None => format!("(shipped, {SHIPPED_MAP_VERSION})"),
+        }
+    }
+
+    /// What each override file did, in the order applied.
+    pub fn reports(&self) -> &[OverrideReport] {
+        &self.reports
+    }
+
+    /// One warning per thing an override file skipped or left out (also in the reports):
+    /// sets of an export that the map does not list, codes in systems caregap matches nothing
+    /// in, and caregap sets replaced from only some of the sets the map lists for them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in &self.reports {
+            if !r.unmapped.is_empty() {
+                let rows: usize = r.unmapped.values().sum();
+                let names: Vec<&str> = r.unmapped.keys().map(String::as_str).collect();
+                let shown = if names.len() > 8 {
+                    format!("{}, … (all in run_manifest.json)", names[..8].join(", "))
+                } else {
+                    names.join(", ")
+                };
+                out.push(format!(
+                    "warning: value-set file {}: {} value set(s) not in the value-set map {} were skipped ({rows} rows): {shown}",
+                    r.file,
+                    names.len(),
+                    self.map_name()
+                ));
+            }
+            if !r.skipped_systems.is_empty() {
+                let n: usize = r.skipped_systems.values().sum();
+                let by: Vec<String> = r
+                    .skipped_systems
+                    .iter()
+                    .map(|(s, k)| format!("{s} {k}"))
+                    .collect();
+                out.push(format!(
+                    "warning: value-set file {}: {n} code(s) in systems caregap matches nothing in were skipped ({})",
+                    r.file,
+                    by.join(", ")
+                ));
+            }
+            for (set, absent) in &r.not_in_file {
+                let from: Vec<&str> = r.replaced[set].iter().map(String::as_str).collect();
+                out.push(format!(
+                    "warning: value-set file {}: `{set}` was replaced from {} only; the value-set map also lists {} for it, which the file does not contain",
+                    r.file,
+                    from.join(", "),
+                    absent.join(", ")
+                ));
+            }
+        }
+        out
     }
 
     /// Names of the sets replaced by override files.
@@ -372,5 +660,207 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("row 2") && err.contains("klingon"), "{err}");
+    }
+
+    fn apply(text: &str) -> Result<ValueSets, TransformError> {
+        let mut vs = ValueSets::shipped();
+        vs.apply_override_bytes("o.csv", text.as_bytes())?;
+        Ok(vs)
+    }
+
+    #[test]
+    fn unknown_set_name_is_an_error_naming_it() {
+        let e =
+            apply("value_set,code_system,code\nhypertension,ICD10,I10\nhypertensoin,ICD10,I10\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.contains("o.csv")
+                && e.contains("row 2")
+                && e.contains("unknown value set `hypertensoin`")
+                && e.contains("did you mean `hypertension`"),
+            "{e}"
+        );
+        let e = apply("value_set,code_system,code\nklingon_set,ICD10,I10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`klingon_set`") && !e.contains("did you mean"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_code_system_suggests_the_nearest() {
+        let e = apply("value_set,code_system,code\nhypertension,ICD10-CN,I10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 1") && e.contains("`ICD10-CN`") && e.contains("did you mean"),
+            "{e}"
+        );
+    }
+
+    const NCQA_HEADER: &str = "Value Set Name,Value Set OID,Value Set Version,Code,Definition,Code System,Code System OID,Code System Version\n";
+
+    #[test]
+    fn directory_export_goes_through_the_map() {
+        let text = format!(
+            "{NCQA_HEADER}\
+Schizophrenia,1.2.3,2025,F20.9,\"Schizophrenia, unspecified\",ICD10CM,2.16.840.1.113883.6.90,2025\n\
+Bipolar Disorder,1.2.4,2025,F31.9,\"Bipolar disorder, unspecified\",ICD10CM,2.16.840.1.113883.6.90,2025\n\
+Bipolar Disorder,1.2.4,2025,16506000,Bipolar disorder,SNOMED CT US Edition,2.16.840.1.113883.6.96,2025\n\
+ED,1.2.5,2025,0450,Emergency room,UBREV,2.16.840.1.113883.6.301.3,2025\n\
+ED,1.2.5,2025,99283,ED visit,CPT,2.16.840.1.113883.6.12,2025\n\
+Electroconvulsive Therapy,1.2.6,2025,90870,ECT,CPT,2.16.840.1.113883.6.12,2025\n\
+Electroconvulsive Therapy,1.2.6,2025,GZB0ZZZ,ECT,ICD10PCS,2.16.840.1.113883.6.4,2025\n\
+Mammography,1.2.7,2025,77067,Screening mammography,CPT,2.16.840.1.113883.6.12,2025\n\
+,,,,,,,\n"
+        );
+        let vs = apply(&text).unwrap();
+        // Two NCQA sets into one caregap set; dots removed; nothing else of the set survives.
+        assert!(vs.contains("schizophrenia_bipolar", "icd-10-cm", "F209"));
+        assert!(vs.contains("schizophrenia_bipolar", "icd-10-cm", "F319"));
+        assert!(vs.contains("schizophrenia_bipolar", "snomed-ct", "16506000"));
+        assert!(!vs.contains("schizophrenia_bipolar", "icd-10-cm", "F250"));
+        assert!(vs.contains("ed_visit", "revenue", "0450"));
+        assert!(!vs.contains("ed_visit", "revenue", "0451"));
+        assert!(!vs.contains("ed_visit", "pos", "23"));
+        assert!(vs.contains("mh_visit", "hcpcs", "90870"));
+        assert!(!vs.contains("mh_visit", "pos", "53"));
+        assert_eq!(
+            vs.replaced(),
+            vec!["ed_visit", "mh_visit", "schizophrenia_bipolar"]
+        );
+        let r = &vs.reports()[0];
+        assert_eq!(r.layout, FileLayout::Directory);
+        assert_eq!(r.rows, 9);
+        assert_eq!(r.unmapped.get("Mammography"), Some(&1));
+        assert_eq!(r.skipped_systems.get("icd-10-pcs"), Some(&1));
+        assert_eq!(
+            r.replaced["schizophrenia_bipolar"]
+                .iter()
+                .collect::<Vec<_>>(),
+            vec!["Bipolar Disorder", "Schizophrenia"]
+        );
+        assert_eq!(
+            r.not_in_file["schizophrenia_bipolar"],
+            vec!["Other Bipolar Disorder"]
+        );
+        assert_eq!(r.not_in_file["ed_visit"], vec!["ED POS"]);
+        let w = vs.warnings().join("\n");
+        assert!(
+            w.contains("Mammography") && w.contains("icd-10-pcs 1"),
+            "{w}"
+        );
+        assert!(w.contains("`ed_visit` was replaced from ED only"), "{w}");
+    }
+
+    #[test]
+    fn vsac_text_and_tab_separated_exports_read_alike() {
+        let pipe = "OID|ValueSetName|Version|Type|Code|Term|CodeSystemName|CodeSystemVersion|CodeSystemOID\n\
+1.2|Essential Hypertension|2025|Extensional|I10|Essential (primary) hypertension|ICD10CM|2025|2.16.840.1.113883.6.90\n";
+        let tab = "value set name\tcode\tdescription\tcode system\nEssential Hypertension\tI10\t\"Essential hypertension\"\ticd10cm\n";
+        for text in [pipe, tab] {
+            let vs = apply(text).unwrap();
+            assert!(vs.contains("hypertension", "icd-10-cm", "I10"), "{text}");
+            assert!(!vs.contains("hypertension", "icd-10-cm", "I11"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_code_system_in_a_mapped_set_is_an_error_in_unmapped_sets_skipped() {
+        let e = apply(&format!("{NCQA_HEADER}ED,1,2025,99283,ED,Klingon,,\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 1") && e.contains("`Klingon`"), "{e}");
+        // The same row in a set the map does not list is skipped with its set.
+        let vs = apply(&format!(
+            "{NCQA_HEADER}ED,1,2025,99283,ED,CPT,,\nMammography,1,2025,X,Y,Klingon,,\n"
+        ))
+        .unwrap();
+        assert_eq!(vs.reports()[0].unmapped.get("Mammography"), Some(&1));
+    }
+
+    #[test]
+    fn export_with_nothing_mapped_is_an_error() {
+        let e = apply(&format!(
+            "{NCQA_HEADER}Mammography,1,2025,77067,M,CPT,,\nColonoscopy,1,2025,45378,C,CPT,,\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("none of its 2 value set(s)") && e.contains("`Colonoscopy`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_set_left_without_matchable_codes_is_an_error() {
+        let e = apply(&format!(
+            "{NCQA_HEADER}Electroconvulsive Therapy,1,2025,GZB0ZZZ,ECT,ICD10PCS,,\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`mh_visit` would be left with no codes") && e.contains("icd-10-pcs"),
+            "{e}"
+        );
+        // In caregap's layout too; with one matchable code the skipped one is only counted.
+        assert!(apply("value_set,code_system,code\nhospice,ICD10PCS,0W3\n").is_err());
+        let vs = apply("value_set,code_system,code\nhospice,ICD10PCS,0W3\nhospice,UBTOB,0812\n")
+            .unwrap();
+        assert!(vs.contains("hospice", "bill_type", "812"));
+        assert_eq!(vs.reports()[0].skipped_systems.get("icd-10-pcs"), Some(&1));
+    }
+
+    #[test]
+    fn a_user_map_replaces_the_shipped_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("map.csv");
+        std::fs::write(
+            &m,
+            "source_value_set,value_set,note\nOur ED Codes,ed_visit,local\nOur ED Places,ed_visit,local\n",
+        )
+        .unwrap();
+        let mut vs = ValueSets::shipped();
+        vs.use_map(ValueSetMap::from_file(&m).unwrap());
+        vs.apply_override_bytes(
+            "o.csv",
+            format!("{NCQA_HEADER}our ed codes,1,1,99285,x,CPT,,\nOur ED Places,1,1,23,x,POS,,\nED,1,1,99281,x,CPT,,\n").as_bytes(),
+        )
+        .unwrap();
+        assert!(vs.contains("ed_visit", "hcpcs", "99285"));
+        assert!(vs.contains("ed_visit", "pos", "23"));
+        assert!(
+            !vs.contains("ed_visit", "hcpcs", "99281"),
+            "ED is not in the user's map"
+        );
+        assert_eq!(vs.reports()[0].unmapped.get("ED"), Some(&1));
+    }
+
+    #[test]
+    fn unknown_layout_is_an_error() {
+        let e = apply("set,system,code\nx,y,z\n").unwrap_err().to_string();
+        assert!(e.contains("cannot tell the layout"), "{e}");
+    }
+
+    #[test]
+    fn several_files_replace_a_set_together() {
+        let mut vs = ValueSets::shipped();
+        vs.apply_override_bytes(
+            "vsd.csv",
+            format!("{NCQA_HEADER}Long-Acting Injections,1,1,J2794,x,HCPCS,,\n").as_bytes(),
+        )
+        .unwrap();
+        vs.apply_override_bytes(
+            "mld.csv",
+            b"Medication List Name,Code,Code System\nSSD Antipsychotic Medications,0093-0123-01,NDC\n",
+        )
+        .unwrap();
+        assert!(vs.contains("antipsychotic", "hcpcs", "J2794"));
+        assert!(vs.contains("antipsychotic", "ndc", "00093012301"));
+        assert!(!vs.contains("antipsychotic", "ndc", "00000000001"));
+        assert!(!vs.contains("antipsychotic", "hcpcs", "J0401"));
     }
 }

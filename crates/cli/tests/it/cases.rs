@@ -69,6 +69,8 @@ struct Run {
     lookback_start: NaiveDate,
     coverage_types: String,
     value_sets: String,
+    /// Optional column: a value-set map file (`--value-set-map`).
+    value_set_map: String,
     exit: String,
     message_contains: String,
 }
@@ -105,6 +107,7 @@ fn read_runs(dir: &Path) -> Vec<Run> {
             lookback_start: date(&get(&df, "lookback_start", i)),
             coverage_types: get(&df, "coverage_types", i),
             value_sets: get(&df, "value_sets", i),
+            value_set_map: get(&df, "value_set_map", i),
             exit: get(&df, "exit", i),
             message_contains: get(&df, "message_contains", i),
         })
@@ -393,9 +396,11 @@ fn run_story(dir: &Path, tally: &mut Tally) {
             .filter(|s| !s.is_empty())
             .map(|s| dir.join(s))
             .collect();
+        let value_set_map = (!run.value_set_map.is_empty()).then(|| dir.join(&run.value_set_map));
         let opts = {
             let mut o = RunOptions::new(input, tmp.path().join("out"), params);
             o.value_sets = value_sets.clone();
+            o.value_set_map = value_set_map.clone();
             o
         };
         let result = pipeline::run(&opts);
@@ -475,7 +480,7 @@ fn run_story(dir: &Path, tally: &mut Tally) {
             &fs::read(opts.out.join("run_manifest.json")).expect("manifest"),
         )
         .expect("json");
-        let vs_frame = pipeline::load_value_sets(&value_sets)
+        let vs_frame = pipeline::load_value_sets(&value_sets, value_set_map.as_deref())
             .unwrap()
             .to_frame()
             .unwrap();

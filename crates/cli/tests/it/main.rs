@@ -11,6 +11,8 @@
 //!   running them; Spark's bucket function; merges that would lose or double persons refused.
 //! - `scheduled`: the bad-input suite, atomic/locked outputs, pipeline files, exit statuses,
 //!   JSON logs and property tests.
+//! - `value_sets`: value-set files as users hold them (NCQA / VSAC exports, the value-set map)
+//!   against caregap's own CSV, and the errors naming unknown value sets and code systems.
 
 mod cases;
 mod cli;
@@ -21,3 +23,4 @@ mod report;
 mod scale;
 mod scheduled;
 mod synth;
+mod value_sets;
