@@ -34,7 +34,8 @@ pub mod exit {
     pub const FAILURE: i32 = 1;
     /// Usage or configuration error (bad option, bad value-set file).
     pub const USAGE: i32 = 2;
-    /// Input schema error (missing table or column, unreadable file).
+    /// Input schema error (missing table or column, unreadable file); for `caregap import`, a
+    /// missing, ambiguous or malformed source table.
     pub const INPUT_SCHEMA: i32 = 3;
     /// A table's reject rate is above the configured limit.
     pub const REJECT_RATE: i32 = 4;

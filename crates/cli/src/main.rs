@@ -240,7 +240,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Convert another data model into caregap's input layer (then `caregap run` it).
+    /// Convert another data model into caregap's input layer (then `caregap run` it). Exits 3
+    /// when the input is at fault (a missing, ambiguous or malformed table), 1 when the output
+    /// cannot be written.
     Import {
         #[command(subcommand)]
         from: ImportCommand,
@@ -563,6 +565,12 @@ fn real_main(cli: Cli) -> Result<()> {
             for (reason, n) in &report.unmapped {
                 println!("  note: {n} {reason}");
             }
+            if !report.renamed_columns.is_empty() {
+                println!(
+                    "  note: column names matched ignoring case or spaces in {} files (renamed_columns)",
+                    report.renamed_columns.len()
+                );
+            }
             println!("  import_report.json");
         }
         Command::Gaps { person, out } => print!("{}", pipeline::person_gaps(&out, &person)?),
@@ -636,6 +644,13 @@ fn exit_code(e: &anyhow::Error) -> i32 {
     }
     if let Some(ie) = e.downcast_ref::<caregap_ingest::IngestError>() {
         return if ie.is_input_schema_error() {
+            exit::INPUT_SCHEMA
+        } else {
+            exit::FAILURE
+        };
+    }
+    if let Some(ie) = e.downcast_ref::<caregap_import::ImportError>() {
+        return if ie.is_input_error() {
             exit::INPUT_SCHEMA
         } else {
             exit::FAILURE

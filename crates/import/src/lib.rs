@@ -13,6 +13,7 @@
 //! ```
 
 pub mod omop;
+mod source;
 pub mod synthea;
 
 use std::collections::BTreeMap;
@@ -28,18 +29,62 @@ pub(crate) fn null_of(dtype: DataType, name: impl Into<PlSmallStr>) -> Expr {
     lit(NULL).cast(dtype).alias(name)
 }
 
-/// What can stop an import.
+/// What can stop an import. Every variant but [`ImportError::Write`] and
+/// [`ImportError::Polars`] is a problem of the input ([`ImportError::is_input_error`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// The input folder cannot be listed.
+    #[error("{source_format}: cannot read the input folder {dir}: {source}")]
+    InputDir {
+        source_format: &'static str,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     /// A source file the importer needs is missing.
-    #[error("{source_format}: required file {file} not found in {dir}")]
+    #[error("{source_format}: required file {file} not found in {dir} (file names are matched ignoring case)")]
     MissingFile {
         source_format: &'static str,
         file: String,
         dir: PathBuf,
     },
+    /// Two files in the folder are the same table (names that differ in case or extension).
+    #[error("{source_format}: table {table} has more than one file in {dir}: {files}; keep one")]
+    AmbiguousFile {
+        source_format: &'static str,
+        table: String,
+        dir: PathBuf,
+        files: String,
+    },
+    /// A required table's file is empty: not even a header row.
+    #[error("{file}: the file is empty; a required table needs at least its header row")]
+    EmptyFile { file: String },
+    /// A column the mapping reads is not in the file.
+    #[error("{file}: required column {column} not found (names are matched ignoring case and surrounding spaces); the file has {found}")]
+    MissingColumn {
+        file: String,
+        column: String,
+        found: String,
+    },
+    /// More than one column of the file matches a column the mapping reads.
+    #[error("{file}: columns {names} all match {column} (names are matched ignoring case and surrounding spaces); keep one")]
+    AmbiguousColumn {
+        file: String,
+        column: String,
+        names: String,
+    },
+    /// A column holds values that are not of the type the mapping needs.
+    #[error("{file}: column {column} must hold {expected}, but {count} value(s) do not; the first is {value:?} on data row {row}")]
+    BadValues {
+        file: String,
+        column: String,
+        expected: &'static str,
+        count: usize,
+        /// 1-based, not counting the header.
+        row: usize,
+        value: String,
+    },
     /// A source file cannot be read (names the file).
-    #[error("{file}: {message}")]
+    #[error("{file}: cannot read: {message}")]
     Unreadable { file: String, message: String },
     /// The output cannot be written.
     #[error("cannot write {path}: {source}")]
@@ -47,9 +92,18 @@ pub enum ImportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// An internal polars error.
-    #[error("polars: {0}")]
+    /// An internal polars error (its first line: never a query plan).
+    #[error("polars: {}", source::brief(.0))]
     Polars(#[from] PolarsError),
+}
+
+impl ImportError {
+    /// True when the input is at fault (missing, empty, ambiguous or malformed table, or an
+    /// unreadable file): `caregap import` exits with status 3, as `caregap run` does for an
+    /// input schema error.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, ImportError::Write { .. } | ImportError::Polars(_))
+    }
 }
 
 /// Counts of an import: rows written per input-layer table, and rows or codes that could not
@@ -61,6 +115,11 @@ pub struct ImportReport {
     pub rows_written: BTreeMap<String, usize>,
     /// Rows kept with a caveat or left out, by reason (never dropped without a count).
     pub unmapped: BTreeMap<String, usize>,
+    /// Columns read under the data model's spelling of their name, per file: as found → as
+    /// read (names are matched ignoring case, surrounding spaces and a byte-order mark).
+    /// Left out of the JSON when no column was renamed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub renamed_columns: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl ImportReport {
@@ -69,30 +128,6 @@ impl ImportReport {
             *self.unmapped.entry(reason.to_string()).or_default() += n;
         }
     }
-}
-
-/// Read a CSV with every column as text.
-pub(crate) fn read_csv(
-    dir: &Path,
-    file: &str,
-    format: &'static str,
-) -> Result<LazyFrame, ImportError> {
-    let p = dir.join(file);
-    if !p.is_file() {
-        return Err(ImportError::MissingFile {
-            source_format: format,
-            file: file.to_string(),
-            dir: dir.to_path_buf(),
-        });
-    }
-    LazyCsvReader::new(PlRefPath::new(p.to_string_lossy().as_ref()))
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .finish()
-        .map_err(|e| ImportError::Unreadable {
-            file: p.display().to_string(),
-            message: e.to_string(),
-        })
 }
 
 /// Number of rows of a lazy frame.

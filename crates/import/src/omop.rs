@@ -19,6 +19,9 @@
 //! - **observation** / **lab_result**: MEASUREMENT by LOINC concept code (BP, BMI and tobacco
 //!   status to observation, the rest to lab_result).
 //! - **pharmacy_claim**: DRUG_EXPOSURE, RxNorm concept code in `rxnorm_code`.
+//!
+//! Tables are found and checked by `source.rs`: file and column names in any case, an
+//! empty optional table absent, a malformed table an error naming the file and the column.
 
 use std::path::Path;
 
@@ -26,46 +29,122 @@ use polars::prelude::*;
 
 use crate::null_of;
 
+use crate::source::Source;
 use crate::{count, date_of, diagnosis_columns, write_tables, ImportError, ImportReport};
 
 const FORMAT: &str = "omop";
 
-/// Read an OMOP table: `NAME.csv` or `NAME.parquet`, upper or lower case; None when absent.
-fn table(dir: &Path, name: &str) -> Result<Option<LazyFrame>, ImportError> {
-    for n in [name.to_uppercase(), name.to_lowercase()] {
-        let csv = dir.join(format!("{n}.csv"));
-        if csv.is_file() {
-            return crate::read_csv(dir, &format!("{n}.csv"), FORMAT).map(Some);
-        }
-        let pq = dir.join(format!("{n}.parquet"));
-        if pq.is_file() {
-            let lf = LazyFrame::scan_parquet(
-                PlRefPath::new(pq.to_string_lossy().as_ref()),
-                Default::default(),
-            )
-            .map_err(|e| ImportError::Unreadable {
-                file: pq.display().to_string(),
-                message: e.to_string(),
-            })?;
-            // Every column as text, as from CSV.
-            let mut lf = lf;
-            let schema = lf.collect_schema()?;
-            let exprs: Vec<Expr> = schema
-                .iter_names()
-                .map(|c| col(c.clone()).cast(DataType::String))
-                .collect();
-            return Ok(Some(lf.select(exprs)));
-        }
-    }
-    Ok(None)
-}
+/// The tables read and the columns the mapping reads of each (every one must be present; its
+/// values may be empty where the CDM allows null). Ids and concept ids are integers, as the CDM
+/// requires.
+mod tables {
+    use crate::source::Kind::{Date, Integer as Id, Number, Text};
+    use crate::source::Table;
 
-fn required(dir: &Path, name: &str) -> Result<LazyFrame, ImportError> {
-    table(dir, name)?.ok_or_else(|| ImportError::MissingFile {
-        source_format: FORMAT,
-        file: format!("{name}.csv (or .parquet)"),
-        dir: dir.to_path_buf(),
-    })
+    pub const PERSON: Table = Table {
+        stem: "person",
+        columns: &[
+            ("person_id", Id),
+            ("year_of_birth", Id),
+            ("month_of_birth", Id),
+            ("day_of_birth", Id),
+            ("birth_datetime", Date),
+        ],
+    };
+    pub const VISIT_OCCURRENCE: Table = Table {
+        stem: "visit_occurrence",
+        columns: &[
+            ("visit_occurrence_id", Id),
+            ("person_id", Id),
+            ("visit_concept_id", Id),
+            ("visit_start_date", Date),
+            ("visit_end_date", Date),
+        ],
+    };
+    pub const CONDITION_OCCURRENCE: Table = Table {
+        stem: "condition_occurrence",
+        columns: &[
+            ("condition_occurrence_id", Id),
+            ("person_id", Id),
+            ("condition_concept_id", Id),
+            ("condition_start_date", Date),
+            ("condition_end_date", Date),
+            ("visit_occurrence_id", Id),
+            ("condition_source_value", Text),
+        ],
+    };
+    pub const CONCEPT: Table = Table {
+        stem: "concept",
+        columns: &[
+            ("concept_id", Id),
+            ("concept_code", Text),
+            ("vocabulary_id", Text),
+        ],
+    };
+    pub const OBSERVATION_PERIOD: Table = Table {
+        stem: "observation_period",
+        columns: &[
+            ("person_id", Id),
+            ("observation_period_start_date", Date),
+            ("observation_period_end_date", Date),
+        ],
+    };
+    pub const PAYER_PLAN_PERIOD: Table = Table {
+        stem: "payer_plan_period",
+        columns: &[
+            ("person_id", Id),
+            ("payer_plan_period_start_date", Date),
+            ("payer_plan_period_end_date", Date),
+            ("payer_source_value", Text),
+        ],
+    };
+    pub const DEATH: Table = Table {
+        stem: "death",
+        columns: &[("person_id", Id), ("death_date", Date)],
+    };
+    pub const MEASUREMENT: Table = Table {
+        stem: "measurement",
+        columns: &[
+            ("measurement_id", Id),
+            ("person_id", Id),
+            ("measurement_concept_id", Id),
+            ("measurement_date", Date),
+            ("visit_occurrence_id", Id),
+            ("value_as_number", Number),
+            ("value_source_value", Text),
+            ("measurement_source_value", Text),
+            ("unit_source_value", Text),
+        ],
+    };
+    pub const DRUG_EXPOSURE: Table = Table {
+        stem: "drug_exposure",
+        columns: &[
+            ("drug_exposure_id", Id),
+            ("person_id", Id),
+            ("drug_concept_id", Id),
+            ("drug_exposure_start_date", Date),
+            ("drug_source_value", Text),
+            ("days_supply", Id),
+            ("quantity", Number),
+        ],
+    };
+    pub const COST: Table = Table {
+        stem: "cost",
+        columns: &[
+            ("cost_event_id", Id),
+            ("cost_domain_id", Text),
+            ("paid_by_payer", Number),
+        ],
+    };
+    pub const PROCEDURE_OCCURRENCE: Table = Table {
+        stem: "procedure_occurrence",
+        columns: &[
+            ("procedure_occurrence_id", Id),
+            ("person_id", Id),
+            ("procedure_concept_id", Id),
+            ("procedure_date", Date),
+        ],
+    };
 }
 
 /// LOINC codes that belong in `observation` (vitals, survey); the rest go to lab_result.
@@ -79,20 +158,18 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
         source_format: FORMAT.into(),
         ..Default::default()
     };
-    let person = required(input, "person")?;
-    let visits = required(input, "visit_occurrence")?;
-    let conditions = required(input, "condition_occurrence")?;
-    let concept = required(input, "concept")?.select([
-        col("concept_id"),
-        col("concept_code"),
-        col("vocabulary_id"),
-    ]);
-    let obs_period = table(input, "observation_period")?;
-    let ppp = table(input, "payer_plan_period")?;
-    let death = table(input, "death")?;
-    let measurement = table(input, "measurement")?;
-    let drugs = table(input, "drug_exposure")?;
-    let cost = table(input, "cost")?;
+    let src = Source::open(FORMAT, input, &["csv", "parquet"])?;
+    let person = src.required(&tables::PERSON, &mut report)?;
+    let visits = src.required(&tables::VISIT_OCCURRENCE, &mut report)?;
+    let conditions = src.required(&tables::CONDITION_OCCURRENCE, &mut report)?;
+    let concept = src.required(&tables::CONCEPT, &mut report)?;
+    let obs_period = src.optional(&tables::OBSERVATION_PERIOD, &mut report)?;
+    let ppp = src.optional(&tables::PAYER_PLAN_PERIOD, &mut report)?;
+    let death = src.optional(&tables::DEATH, &mut report)?;
+    let measurement = src.optional(&tables::MEASUREMENT, &mut report)?;
+    let drugs = src.optional(&tables::DRUG_EXPOSURE, &mut report)?;
+    let cost = src.optional(&tables::COST, &mut report)?;
+    let procedures = src.optional(&tables::PROCEDURE_OCCURRENCE, &mut report)?;
     for (n, lf) in [
         ("person", Some(&person)),
         ("visit_occurrence", Some(&visits)),
@@ -138,12 +215,8 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
     } else {
         people = people.with_column(null_of(DataType::Date, "death_date"));
     }
-    let ppp_rows = match &ppp {
-        Some(t) => count(t)?,
-        None => 0,
-    };
-    let spans = if ppp_rows > 0 {
-        let t = ppp.expect("present");
+    // An empty table is absent (crate::source), so a present PAYER_PLAN_PERIOD has rows.
+    let spans = if let Some(t) = ppp {
         let src = col("payer_source_value")
             .fill_null(lit(""))
             .str()
@@ -286,7 +359,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
         count(&unknown)?,
     );
     let paid = match cost {
-        Some(c) if count(&c)? > 0 => Some(
+        Some(c) => Some(
             c.filter(col("cost_domain_id").eq(lit("Visit")))
                 .group_by([col("cost_event_id")])
                 .agg([col("paid_by_payer")
@@ -294,7 +367,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
                     .sum()
                     .alias("paid_amount")]),
         ),
-        _ => {
+        None => {
             report.note("visits without a COST row (paid_amount null)", count(&v)?);
             None
         }
@@ -451,7 +524,7 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
     // Procedures in CPT4 / HCPCS become HCPCS lines on their date (they can be visits, tests
     // or CPT II results); others (SNOMED procedures, as in Eunomia) are counted and left out.
     let mut parts = vec![visit_lines, orphan_lines];
-    if let Some(pr) = table(input, "procedure_occurrence")? {
+    if let Some(pr) = procedures {
         report
             .rows_read
             .insert("procedure_occurrence".into(), count(&pr)?);

@@ -17,6 +17,9 @@
 //! - **pharmacy_claim**: `medications.csv`, one fill per dispense (DISPENSES fills
 //!   spread evenly over START … STOP), RxNorm code in `rxnorm_code`, paid = PAYER_COVERAGE
 //!   split in cents.
+//!
+//! Tables are found and checked by `source.rs`: file and column names in any case, a
+//! malformed table an error naming the file and the column. Every table read is required.
 
 use std::path::Path;
 
@@ -24,9 +27,80 @@ use polars::prelude::*;
 
 use crate::null_of;
 
-use crate::{count, date_of, diagnosis_columns, read_csv, write_tables, ImportError, ImportReport};
+use crate::source::Source;
+use crate::{count, date_of, diagnosis_columns, write_tables, ImportError, ImportReport};
 
 const FORMAT: &str = "synthea";
+
+/// The files read and the columns the mapping reads of each, as Synthea spells them (every one
+/// must be present; its values may be empty).
+mod tables {
+    use crate::source::Kind::{Date, Integer, Number, Text};
+    use crate::source::Table;
+
+    pub const PATIENTS: Table = Table {
+        stem: "patients",
+        columns: &[("Id", Text), ("BIRTHDATE", Date), ("DEATHDATE", Date)],
+    };
+    pub const PAYERS: Table = Table {
+        stem: "payers",
+        columns: &[("Id", Text), ("NAME", Text)],
+    };
+    pub const PAYER_TRANSITIONS: Table = Table {
+        stem: "payer_transitions",
+        columns: &[
+            ("PATIENT", Text),
+            ("MEMBERID", Text),
+            ("START_YEAR", Date),
+            ("END_YEAR", Date),
+            ("PAYER", Text),
+        ],
+    };
+    pub const ENCOUNTERS: Table = Table {
+        stem: "encounters",
+        columns: &[
+            ("Id", Text),
+            ("START", Date),
+            ("STOP", Date),
+            ("PATIENT", Text),
+            ("ENCOUNTERCLASS", Text),
+            ("PAYER_COVERAGE", Number),
+            ("REASONCODE", Text),
+        ],
+    };
+    pub const CONDITIONS: Table = Table {
+        stem: "conditions",
+        columns: &[
+            ("START", Date),
+            ("STOP", Date),
+            ("PATIENT", Text),
+            ("CODE", Text),
+        ],
+    };
+    pub const OBSERVATIONS: Table = Table {
+        stem: "observations",
+        columns: &[
+            ("DATE", Date),
+            ("PATIENT", Text),
+            ("ENCOUNTER", Text),
+            ("CATEGORY", Text),
+            ("CODE", Text),
+            ("VALUE", Text),
+            ("UNITS", Text),
+        ],
+    };
+    pub const MEDICATIONS: Table = Table {
+        stem: "medications",
+        columns: &[
+            ("START", Date),
+            ("STOP", Date),
+            ("PATIENT", Text),
+            ("CODE", Text),
+            ("PAYER_COVERAGE", Number),
+            ("DISPENSES", Integer),
+        ],
+    };
+}
 
 /// Payer name → payer_type.
 fn payer_type(name: Expr) -> Expr {
@@ -50,13 +124,14 @@ pub fn import(input: &Path, out: &Path) -> Result<ImportReport, ImportError> {
         source_format: FORMAT.into(),
         ..Default::default()
     };
-    let patients = read_csv(input, "patients.csv", FORMAT)?;
-    let payers = read_csv(input, "payers.csv", FORMAT)?;
-    let transitions = read_csv(input, "payer_transitions.csv", FORMAT)?;
-    let encounters = read_csv(input, "encounters.csv", FORMAT)?;
-    let conditions = read_csv(input, "conditions.csv", FORMAT)?;
-    let observations = read_csv(input, "observations.csv", FORMAT)?;
-    let medications = read_csv(input, "medications.csv", FORMAT)?;
+    let src = Source::open(FORMAT, input, &["csv"])?;
+    let patients = src.required(&tables::PATIENTS, &mut report)?;
+    let payers = src.required(&tables::PAYERS, &mut report)?;
+    let transitions = src.required(&tables::PAYER_TRANSITIONS, &mut report)?;
+    let encounters = src.required(&tables::ENCOUNTERS, &mut report)?;
+    let conditions = src.required(&tables::CONDITIONS, &mut report)?;
+    let observations = src.required(&tables::OBSERVATIONS, &mut report)?;
+    let medications = src.required(&tables::MEDICATIONS, &mut report)?;
     for (name, lf) in [
         ("patients", &patients),
         ("payer_transitions", &transitions),

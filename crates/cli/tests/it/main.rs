@@ -2,6 +2,8 @@
 //! - `cases`: the data-driven member stories (`shared/cases/*` and `fixtures/cases/**`), each
 //!   a folder of input-layer CSVs with `runs.csv` and `expected.csv`.
 //! - `ingest`: bad input, one test per §8 problem, and format equivalence.
+//! - `import`: the importers on exports as users have them: the cases of `fixtures/import/`
+//!   (empty, malformed, oddly named tables) and the shared/data samples re-cased.
 //! - `synth`: generator determinism and agreement with its planted ground truth.
 //! - `cli`: the binary's exit statuses and messages.
 //! - `real_data`: the Tuva demo, Synthea and OMOP samples in shared/data, end to end, with
@@ -17,6 +19,7 @@
 mod cases;
 mod cli;
 mod common;
+mod import;
 mod ingest;
 mod real_data;
 mod report;
