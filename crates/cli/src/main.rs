@@ -99,7 +99,10 @@ struct RunArgs {
     /// Report suppression: counts from 1 to this are suppressed (default 10, as CMS).
     #[arg(long)]
     suppression_threshold: Option<u64>,
-    /// Largest share (0–1) of rejected rows a table may have; above it, exit 4.
+    /// Largest share (0–1) of a table's rows that may be rejected, and of its accepted rows
+    /// that may belong to no eligible-table person; above it (or when no eligibility row is
+    /// covered or no claim line joins a person), exit 4 with the outputs set aside [default:
+    /// 0.05]. 1 accepts anything.
     #[arg(long)]
     max_reject_rate: Option<f64>,
 }
@@ -365,7 +368,7 @@ fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) 
             "caregap: bucket {i}: {} persons, {} care-gap rows, {} rows rejected; partial written to {} (merge with `caregap merge`)",
             part.facts.headline.persons,
             part.facts.headline.care_gap_rows,
-            part.frames.get("rejects").map(|d| d.height()).unwrap_or(0),
+            part.facts.rows_rejected.values().sum::<usize>(),
             opts.out.display()
         );
         return Ok(());
@@ -377,13 +380,16 @@ fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) 
         pb.finish_and_clear();
     }
     let r = r?;
-    let rej = r.outputs.get("rejects").map(|d| d.height()).unwrap_or(0);
+    let rej: usize = r.manifest.data_quality.rows_rejected.values().sum();
     println!(
         "caregap: wrote {} outputs, report.html and run_manifest.json to {} ({} rows rejected; see rejects.parquet)",
         r.outputs.len(),
         opts.out.display(),
         rej
     );
+    for line in pipeline::table_summary(&r.manifest) {
+        println!("  {line}");
+    }
     Ok(())
 }
 
@@ -667,11 +673,19 @@ fn exit_code(e: &anyhow::Error) -> i32 {
 }
 
 fn init_logging(format: LogFormat, verbose: bool) {
-    let default = if verbose { "info" } else { "warn" };
+    // Each table's rows read, rejected and orphaned are logged at info even when only
+    // warnings are asked for: a scheduler's log must show what a run lost.
+    let default = if verbose {
+        "info"
+    } else {
+        "warn,caregap::data_quality=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAREGAP_LOG")
         .unwrap_or_else(|_| default.into());
+    // Colours only on a terminal: a scheduler's log file gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter);
     match format {
         LogFormat::Human => builder.init(),

@@ -66,6 +66,12 @@ pub struct CoverageCheck {
 pub struct DataQuality {
     pub rows_read: BTreeMap<String, usize>,
     pub rows_rejected: BTreeMap<String, usize>,
+    /// Accepted rows of each person table whose person has no accepted eligibility row (they
+    /// enter no measure and no member-month).
+    pub rows_orphaned: BTreeMap<String, usize>,
+    /// The limit in force: the largest share of rows rejected (and of accepted rows orphaned)
+    /// a table may have before the run fails with exit 4.
+    pub max_reject_rate: f64,
     pub rejects_by_reason: BTreeMap<String, BTreeMap<String, u64>>,
     pub tables_absent: Vec<String>,
     /// Claim lines with diagnosis codes in a system for which no value set is loaded.
@@ -354,6 +360,10 @@ impl Manifest {
             data_quality: DataQuality {
                 rows_read: facts.rows_read.clone(),
                 rows_rejected: facts.rows_rejected.clone(),
+                rows_orphaned: facts.rows_orphaned.clone(),
+                max_reject_rate: opts
+                    .max_reject_rate
+                    .unwrap_or(crate::pipeline::DEFAULT_MAX_REJECT_RATE),
                 rejects_by_reason: rejects_by_reason(rejects)?,
                 tables_absent: facts.tables_absent.clone(),
                 lines_dx_system_without_value_set: facts.lines_dx_system_without_value_set,

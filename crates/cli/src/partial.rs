@@ -53,6 +53,9 @@ pub struct PartialFacts {
     pub inputs: Vec<InputFile>,
     pub rows_read: BTreeMap<String, usize>,
     pub rows_rejected: BTreeMap<String, usize>,
+    /// Accepted rows per table whose person has no accepted eligibility row.
+    #[serde(default)]
+    pub rows_orphaned: BTreeMap<String, usize>,
     pub tables_absent: Vec<String>,
     pub payer_types_seen: BTreeMap<String, u64>,
     pub eligibility_rows_covered: u64,
@@ -155,6 +158,7 @@ impl Partial {
             }
             add_map(&mut facts.rows_read, &f.rows_read);
             add_map(&mut facts.rows_rejected, &f.rows_rejected);
+            add_map(&mut facts.rows_orphaned, &f.rows_orphaned);
             add_map(&mut facts.payer_types_seen, &f.payer_types_seen);
             facts.tables_absent.retain(|t| f.tables_absent.contains(t));
             facts.eligibility_rows_covered += f.eligibility_rows_covered;

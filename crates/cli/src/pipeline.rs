@@ -107,14 +107,92 @@ impl RunOptions {
     }
 }
 
-/// A table whose share of rejected rows is above the configured limit (exit status 4).
+/// The largest share of a table's rows that may be rejected (or, of accepted rows, orphaned)
+/// when `--max-reject-rate` is not given.
+pub const DEFAULT_MAX_REJECT_RATE: f64 = 0.05;
+
+/// A run that lost more of its input than the limit allows, or whose covered population or
+/// joined claims came out empty (exit status 4): its outputs are set aside, the live output
+/// is untouched.
 #[derive(Debug, thiserror::Error)]
-#[error("reject rate above the limit ({limit}): {tables}; outputs were written to {side} for inspection, the live output {live} is untouched")]
+#[error("the run lost too much of its input (limit {limit}; `--max-reject-rate 1` accepts anything): {tables}; outputs were written to {side} for inspection, the live output {live} is untouched")]
 pub struct RejectRateExceeded {
     pub limit: f64,
     pub tables: String,
     pub side: String,
     pub live: String,
+}
+
+/// What a finished run lost, judged against `limit`: one sentence per problem.
+pub fn data_loss(m: &Manifest, limit: f64) -> Vec<String> {
+    let dq = &m.data_quality;
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b as f64;
+    let mut out = Vec::new();
+    for (t, &read) in &dq.rows_read {
+        let rej = dq.rows_rejected.get(t).copied().unwrap_or(0);
+        if read > 0 && rej as f64 / read as f64 > limit {
+            out.push(format!(
+                "{t}: {rej} of {read} rows rejected ({:.1} %; reasons in rejects.parquet)",
+                pct(rej, read)
+            ));
+        }
+        let accepted = read - rej.min(read);
+        let orphaned = dq.rows_orphaned.get(t).copied().unwrap_or(0);
+        if accepted > 0 && orphaned as f64 / accepted as f64 > limit {
+            out.push(format!(
+                "{t}: {orphaned} of {accepted} accepted rows belong to no person with an accepted eligibility row ({:.1} %; check that person ids are spelled alike in every table)",
+                pct(orphaned, accepted)
+            ));
+        }
+    }
+    if limit < 1.0 {
+        if m.coverage_check.eligibility_rows_covered == 0 {
+            out.push(format!(
+                "no eligibility row is covered: no accepted row has a payer_type among the coverage types ({}); payer types seen: {}",
+                m.coverage_check.coverage_types.join(", "),
+                if m.coverage_check.payer_types_seen.is_empty() {
+                    "none".to_string()
+                } else {
+                    m.coverage_check
+                        .payer_types_seen
+                        .iter()
+                        .map(|(k, v)| format!("{k} ({v} rows)"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ));
+        }
+        let read = dq.rows_read.get("medical_claim").copied().unwrap_or(0);
+        let accepted = read
+            - dq.rows_rejected
+                .get("medical_claim")
+                .copied()
+                .unwrap_or(0)
+                .min(read);
+        let orphaned = dq.rows_orphaned.get("medical_claim").copied().unwrap_or(0);
+        if accepted <= orphaned {
+            out.push(format!(
+                "no medical claim line belongs to a person with an accepted eligibility row ({read} read, {accepted} accepted)"
+            ));
+        }
+    }
+    out
+}
+
+/// One line per table, rows counted (not failed checks): what the log and the summary say.
+pub fn table_summary(m: &Manifest) -> Vec<String> {
+    let dq = &m.data_quality;
+    dq.rows_read
+        .iter()
+        .filter(|(t, _)| !dq.tables_absent.contains(t))
+        .map(|(t, &read)| {
+            let rej = dq.rows_rejected.get(t).copied().unwrap_or(0);
+            match dq.rows_orphaned.get(t) {
+                Some(o) => format!("{t}: {read} rows read, {rej} rejected, {o} orphaned"),
+                None => format!("{t}: {read} rows read, {rej} rejected"),
+            }
+        })
+        .collect()
 }
 
 /// A write failure injected by `CAREGAP_FAIL_WRITE=<output>` (tests of what a failed run leaves).
@@ -178,43 +256,42 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput> {
     publish_checked(opts, staging, out)
 }
 
-/// Publish a finished output, or, when a table's reject rate is above the limit, set it aside.
+/// Publish a finished output, or, when it lost more of its input than the limit allows (see
+/// [`data_loss`]), set it aside.
 fn publish_checked(opts: &RunOptions, staging: Staging, out: RunOutput) -> Result<RunOutput> {
-    if let Some(limit) = opts.max_reject_rate {
-        let over: Vec<String> = out
-            .manifest
-            .data_quality
-            .rows_read
-            .iter()
-            .filter_map(|(t, &read)| {
-                let rej = out
-                    .manifest
-                    .data_quality
-                    .rows_rejected
-                    .get(t)
-                    .copied()
-                    .unwrap_or(0);
-                (read > 0 && rej as f64 / read as f64 > limit)
-                    .then(|| format!("{t} {rej} of {read} rows rejected"))
-            })
-            .collect();
-        if !over.is_empty() {
-            let side = opts.out.with_file_name(format!(
-                "{}.reject-rate-exceeded",
-                opts.out
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default()
-            ));
-            staging.publish(&side)?;
-            return Err(RejectRateExceeded {
-                limit,
-                tables: over.join("; "),
-                side: side.display().to_string(),
-                live: opts.out.display().to_string(),
-            }
-            .into());
+    let dq = &out.manifest.data_quality;
+    for t in dq
+        .rows_read
+        .keys()
+        .filter(|t| !dq.tables_absent.contains(t))
+    {
+        tracing::info!(
+            target: "caregap::data_quality",
+            table = %t,
+            rows_read = dq.rows_read.get(t).copied().unwrap_or(0),
+            rows_rejected = dq.rows_rejected.get(t).copied().unwrap_or(0),
+            rows_orphaned = dq.rows_orphaned.get(t).copied().unwrap_or(0),
+            "table read"
+        );
+    }
+    let limit = opts.max_reject_rate.unwrap_or(DEFAULT_MAX_REJECT_RATE);
+    let over = data_loss(&out.manifest, limit);
+    if !over.is_empty() {
+        let side = opts.out.with_file_name(format!(
+            "{}.reject-rate-exceeded",
+            opts.out
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default()
+        ));
+        staging.publish(&side)?;
+        return Err(RejectRateExceeded {
+            limit,
+            tables: over.join("; "),
+            side: side.display().to_string(),
+            live: opts.out.display().to_string(),
         }
+        .into());
     }
     staging.publish(&opts.out)?;
     tracing::info!(out = %opts.out.display(), "outputs published");
@@ -537,15 +614,17 @@ fn compute_partial(
         })
         .collect();
     let counts = summary::summary_counts(&people, &gap_rows, &in_force);
-    let util = timer.time(
+    let (util, rows_orphaned) = timer.time(
         "utilization",
         || {
             let paid = PaidInputs::from_paid(input, &paid)?;
-            Ok(utilization::utilization_partial(
-                &people, anchors, &paid, p,
-            )?)
+            let orphaned = orphaned_rows(input, &paid)?;
+            Ok((
+                utilization::utilization_partial(&people, anchors, &paid, p)?,
+                orphaned,
+            ))
         },
-        |u: &UtilizationPartial| u.persons.len(),
+        |(u, _): &(UtilizationPartial, _)| u.persons.len(),
     )?;
     let headline = manifest::Headline::new(&people, &gap_rows, &elig)?;
     let (seen, covered) = manifest::payer_types_seen(input, p)?;
@@ -557,6 +636,7 @@ fn compute_partial(
         inputs: manifest::input_files(input),
         rows_read,
         rows_rejected,
+        rows_orphaned,
         tables_absent,
         payer_types_seen: seen,
         eligibility_rows_covered: covered,
@@ -710,6 +790,25 @@ fn finish(
         manifest,
         warnings,
     })
+}
+
+/// Accepted rows per person table (every table but eligibility, when present) whose person has
+/// no accepted eligibility row. Medical lines and fills come from the paid group-by the run
+/// has already made; the smaller tables are counted directly.
+fn orphaned_rows(input: &InputLayer, paid: &PaidInputs) -> Result<BTreeMap<String, usize>> {
+    let mut out = BTreeMap::new();
+    for (name, t) in &input.tables {
+        if *name == "eligibility" || !t.present {
+            continue;
+        }
+        let n = match *name {
+            "medical_claim" => paid.orphan_medical_rows,
+            "pharmacy_claim" => paid.orphan_pharmacy_rows,
+            _ => utilization::orphan_rows(input, name)?,
+        };
+        out.insert(name.to_string(), n as usize);
+    }
+    Ok(out)
 }
 
 /// `caregap validate`: read every table, report every problem, write nothing.

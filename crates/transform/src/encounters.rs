@@ -227,7 +227,7 @@ pub fn month_start(m: i32) -> chrono::NaiveDate {
 }
 
 /// Paid cents, rows and null-paid rows by (person_id, month) for medical lines and pharmacy
-/// fills: `person_id, month, medical_cents, pharmacy_cents, rows, null_paid_rows`.
+/// fills: `person_id, month, medical_cents, pharmacy_cents, rows, medical_rows, null_paid_rows`.
 pub fn paid_by_person_month(input: &InputLayer) -> PolarsResult<LazyFrame> {
     let month = |d: Expr| {
         d.clone().dt().year().cast(DataType::Int32) * lit(12) + d.dt().month().cast(DataType::Int32)
@@ -247,6 +247,7 @@ pub fn paid_by_person_month(input: &InputLayer) -> PolarsResult<LazyFrame> {
             .is_null()
             .cast(DataType::Int64)
             .alias("null_paid"),
+        lit(1i64).alias("medical"),
     ]);
     let rx = input.lazy("pharmacy_claim").select([
         col("person_id"),
@@ -260,6 +261,7 @@ pub fn paid_by_person_month(input: &InputLayer) -> PolarsResult<LazyFrame> {
             .is_null()
             .cast(DataType::Int64)
             .alias("null_paid"),
+        lit(0i64).alias("medical"),
     ]);
     Ok(concat([med, rx], UnionArgs::default())?
         .group_by([col("person_id"), col("month")])
@@ -267,6 +269,7 @@ pub fn paid_by_person_month(input: &InputLayer) -> PolarsResult<LazyFrame> {
             col("medical_cents").sum(),
             col("pharmacy_cents").sum(),
             len().cast(DataType::Int64).alias("rows"),
+            col("medical").sum().alias("medical_rows"),
             col("null_paid").sum().alias("null_paid_rows"),
         ]))
 }

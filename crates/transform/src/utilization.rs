@@ -198,6 +198,9 @@ pub struct PaidInputs {
     pub orphans: DataFrame,
     /// Medical lines and fills with a null paid_amount.
     pub null_paid_rows: u64,
+    /// Accepted medical lines and fills whose person has no accepted eligibility row.
+    pub orphan_medical_rows: u64,
+    pub orphan_pharmacy_rows: u64,
 }
 
 impl PaidInputs {
@@ -222,20 +225,47 @@ impl PaidInputs {
                 col("month"),
                 col("rows"),
                 (col("medical_cents") + col("pharmacy_cents")).alias("cents"),
+                col("medical_rows"),
             ])
             .collect()?;
+        let sum = |df: &DataFrame, c: &str| -> PolarsResult<u64> {
+            Ok(df
+                .column(c)?
+                .as_materialized_series()
+                .sum::<i64>()
+                .unwrap_or(0) as u64)
+        };
         let nulls = paid.select([col("null_paid_rows").sum()]).collect()?;
-        let null_paid_rows = nulls
-            .column("null_paid_rows")?
-            .cast(&DataType::Int64)?
-            .i64()?
-            .get(0)
-            .unwrap_or(0) as u64;
+        let orphan_rows = sum(&orphans, "rows")?;
+        let orphan_medical_rows = sum(&orphans, "medical_rows")?;
         Ok(PaidInputs {
             orphans,
-            null_paid_rows,
+            null_paid_rows: sum(&nulls, "null_paid_rows")?,
+            orphan_medical_rows,
+            orphan_pharmacy_rows: orphan_rows - orphan_medical_rows,
         })
     }
+}
+
+/// Accepted rows of input table `table` whose person has no accepted eligibility row: they
+/// have no age and enter no measure (spec §8), so a run counts them as orphaned.
+pub fn orphan_rows(input: &caregap_ingest::InputLayer, table: &str) -> PolarsResult<u64> {
+    let persons = input
+        .lazy("eligibility")
+        .select([col("person_id")])
+        .unique(None, Default::default());
+    let n = input
+        .lazy(table)
+        .select([col("person_id")])
+        .join(
+            persons,
+            [col("person_id")],
+            [col("person_id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .select([len().cast(DataType::Int64).alias("n")])
+        .collect()?;
+    Ok(n.column("n")?.i64()?.get(0).unwrap_or(0) as u64)
 }
 
 /// Per-person before/after aggregates for the DiD.

@@ -56,6 +56,9 @@ fn run_writes_outputs_and_manifest_and_reruns_identically() {
                 d.path().join(out).to_str().unwrap(),
                 "--period",
                 "2025",
+                // The story rejects rows on purpose.
+                "--max-reject-rate",
+                "1",
             ])
             .output()
             .unwrap();

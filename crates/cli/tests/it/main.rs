@@ -6,6 +6,8 @@
 //!   (empty, malformed, oddly named tables) and the shared/data samples re-cased.
 //! - `synth`: generator determinism and agreement with its planted ground truth.
 //! - `cli`: the binary's exit statuses and messages.
+//! - `data_loss`: runs that lose too much of a table (rejected or orphaned rows) or whose
+//!   covered population or joined claims are empty fail with exit 4 and keep the good output.
 //! - `real_data`: the Tuva demo, Synthea and OMOP samples in shared/data, end to end, with
 //!   hand-counted figures and one traced person each.
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
@@ -19,6 +21,7 @@
 mod cases;
 mod cli;
 mod common;
+mod data_loss;
 mod import;
 mod ingest;
 mod real_data;

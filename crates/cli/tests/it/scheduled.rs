@@ -120,7 +120,10 @@ fn empty_file_exits_3() {
 }
 
 #[test]
-fn header_with_no_rows_runs() {
+fn header_with_no_rows_fails_unless_any_loss_is_accepted() {
+    // A claims file with a header and no rows: no claim line joins a person, so the run
+    // fails (exit 4, outputs set aside) instead of replacing a good output with empty
+    // measures; `--max-reject-rate 1` accepts it.
     let d = input(
         ELIG,
         CLAIMS
@@ -131,6 +134,14 @@ fn header_with_no_rows_runs() {
             .as_str(),
     );
     let o = run(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no medical claim line belongs to a person"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.path().join("out").exists());
+    let o = run(d.path(), &["--max-reject-rate", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -161,7 +172,7 @@ fn column_of_the_wrong_type_rejects_rows_naming_the_column() {
     ParquetWriter::new(fs::File::create(d.path().join("in/medical_claim.parquet")).unwrap())
         .finish(&mut df)
         .unwrap();
-    let o = run(d.path(), &[]);
+    let o = run(d.path(), &["--max-reject-rate", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let cols = reject_columns(d.path());
     assert_eq!(
@@ -178,7 +189,7 @@ fn dates_in_1800_and_2200_are_rejected() {
         &format!("{ELIG}A2,1800-01-01,,2024-01-01,2025-12-31,MO HealthNet,medicaid\n"),
         &format!("{CLAIMS}C2,1,professional,A1,2025-03-01,2200-01-01,,,11,99213,80,F41.1\n"),
     );
-    let o = run(d.path(), &[]);
+    let o = run(d.path(), &["--max-reject-rate", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let cols = reject_columns(d.path());
     assert_eq!(cols, vec!["birth_date", "claim_end_date"]);
@@ -195,7 +206,7 @@ fn negative_days_supply_and_duplicate_lines_are_rejected() {
         "claim_id,claim_line_number,person_id,dispensing_date,ndc_code,days_supply\nR1,1,A1,2025-01-01,00000000001,-30\n",
     )
     .unwrap();
-    let o = run(d.path(), &[]);
+    let o = run(d.path(), &["--max-reject-rate", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = rejects(d.path());
     let reasons: Vec<String> = r
@@ -350,6 +361,9 @@ fn rerun_gives_identical_bytes() {
                 story.to_str().unwrap(),
                 "--out",
                 d.path().join(out).to_str().unwrap(),
+                // The story has persons with claims and no eligibility on purpose.
+                "--max-reject-rate",
+                "1",
             ])
             .output()
             .unwrap();
@@ -379,7 +393,7 @@ fn reject_rate_above_the_limit_exits_4_and_keeps_the_live_output() {
     let o = run(d.path(), &["--max-reject-rate", "0.1"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("medical_claim 1 of 2 rows rejected"),
+        stderr(&o).contains("medical_claim: 1 of 2 rows rejected"),
         "{}",
         stderr(&o)
     );
