@@ -927,6 +927,7 @@ fn report_input<'a>(
             .collect(),
         rows_read: m.data_quality.rows_read.clone(),
         rows_rejected: m.data_quality.rows_rejected.clone(),
+        rows_orphaned: m.data_quality.rows_orphaned.clone(),
         rejects_by_reason: m.data_quality.rejects_by_reason.clone(),
         tables_absent: m.data_quality.tables_absent.clone(),
         measure_summary: &outputs["measure_summary"],

@@ -40,6 +40,8 @@ pub struct ReportInput<'a> {
     pub inputs: Vec<InputFileInfo>,
     pub rows_read: BTreeMap<String, usize>,
     pub rows_rejected: BTreeMap<String, usize>,
+    /// Accepted rows whose person has no accepted eligibility row, per table.
+    pub rows_orphaned: BTreeMap<String, usize>,
     pub rejects_by_reason: BTreeMap<String, BTreeMap<String, u64>>,
     pub tables_absent: Vec<String>,
     pub measure_summary: &'a DataFrame,
@@ -903,6 +905,7 @@ fn data_quality_section(inp: &ReportInput) -> Markup {
         let r = t.cell(*read as u64);
         let rejected = inp.rows_rejected.get(table).copied().unwrap_or(0) as u64;
         let rj = t.cell(rejected);
+        let orphaned = inp.rows_orphaned.get(table).map(|&o| t.cell(o as u64));
         let reasons: Vec<(String, usize)> = inp
             .rejects_by_reason
             .get(table)
@@ -916,32 +919,33 @@ fn data_quality_section(inp: &ReportInput) -> Markup {
         if sum == rejected && !reasons.is_empty() {
             t.relation(rj, reasons.iter().map(|x| x.1).collect());
         }
-        rows.push((table.clone(), r, rj, reasons));
+        rows.push((table.clone(), r, rj, orphaned, reasons));
     }
     t.suppress(rule);
     html! {
         section id="data-quality" {
             h2 { "6. Data quality" }
             table.data {
-                thead { tr { th scope="col" { "Input table" } th scope="col" { "Rows read" } th scope="col" { "Rows rejected" } } }
+                thead { tr { th scope="col" { "Input table" } th scope="col" { "Rows read" } th scope="col" { "Rows rejected" } th scope="col" { "Rows of persons without eligibility" } } }
                 tbody {
-                    @for (table, r, rj, _) in &rows {
+                    @for (table, r, rj, o, _) in &rows {
                         tr {
                             th scope="row" { span.code { (table) } @if inp.tables_absent.contains(table) { " (absent)" } }
                             (cell(rule, t.get(*r)))
                             (cell(rule, t.get(*rj)))
+                            @match o { Some(o) => (cell(rule, t.get(*o))), None => td { "–" } }
                         }
                     }
                 }
             }
             h3 { "Rejected rows by reason" }
-            @if rows.iter().all(|r| r.3.is_empty()) {
+            @if rows.iter().all(|r| r.4.is_empty()) {
                 p { "No row was rejected." }
             } @else {
                 table.data {
                     thead { tr { th scope="col" { "Table" } th scope="col" { "Reason" } th scope="col" { "Rows" } } }
                     tbody {
-                        @for (table, _, _, reasons) in &rows {
+                        @for (table, _, _, _, reasons) in &rows {
                             @for (reason, c) in reasons {
                                 tr { td.code { (table) } th scope="row" { (reason) } (cell(rule, t.get(*c))) }
                             }
