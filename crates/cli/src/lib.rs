@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod manifest;
+pub mod memory;
 pub mod outdir;
 pub mod partial;
 pub mod pipeline;

@@ -837,22 +837,8 @@ fn report_input<'a>(
     }
 }
 
-/// The memory budget of a run given neither `buckets` nor `memory_limit`: half of this
-/// machine's memory (Linux `/proc/meminfo`), so that an input too large for one pass is
-/// processed in buckets instead of exhausting memory; `None` where it cannot be read (one
-/// pass). `--buckets 1` forces one pass.
-pub fn default_memory_limit() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))?
-        .trim()
-        .strip_suffix("kB")?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024 / 2)
-}
+/// The default memory budget (see [`crate::memory`]).
+pub use crate::memory::default_memory_limit;
 
 /// Peak memory of the fastest buckets measured (docs/performance.md): buckets of about this
 /// size beat fewer, larger ones per person, as their frames stay small. At 1,000,000 persons,
@@ -889,18 +875,6 @@ pub fn buckets_for_memory(input: &Path, limit: u64) -> Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn default_memory_budget_is_half_the_machine() {
-        let total_kib: u64 = std::fs::read_to_string("/proc/meminfo")
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap();
-        assert_eq!(default_memory_limit(), Some(total_kib * 512));
-    }
 
     #[test]
     fn memory_and_speed_buckets_grow_with_the_input() {
