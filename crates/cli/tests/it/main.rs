@@ -6,6 +6,9 @@
 //!   (empty, malformed, oddly named tables) and the shared/data samples re-cased.
 //! - `synth`: generator determinism and agreement with its planted ground truth.
 //! - `cli`: the binary's exit statuses and messages.
+//! - `operations`: stopping and failing well: SIGTERM / SIGINT clean-up, a SIGKILLed run's
+//!   leftovers, symlinked and user-populated output folders, option checks, JSON-only stderr,
+//!   the panic hook.
 //! - `real_data`: the Tuva demo, Synthea and OMOP samples in shared/data, end to end, with
 //!   hand-counted figures and one traced person each.
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
@@ -21,6 +24,7 @@ mod cli;
 mod common;
 mod import;
 mod ingest;
+mod operations;
 mod real_data;
 mod report;
 mod scale;
