@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use caregap_report::suppress::SuppressionRule;
 use caregap_transform::utilization::BootstrapSettings;
 use caregap_transform::Params;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use crate::pipeline::RunOptions;
@@ -138,6 +138,7 @@ impl PipelineFile {
         if let Some(d) = &self.lookback_start {
             params.lookback_start = d.parse("lookback_start")?;
         }
+        check_dates(&params)?;
         let params = params.with_coverage_types(
             self.coverage_types
                 .unwrap_or_else(|| vec!["medicaid".into()]),
@@ -167,13 +168,15 @@ impl PipelineFile {
             }
         }
         let threshold = self.suppression_threshold.unwrap_or(10);
-        if threshold >= 20 {
+        if !(1..20).contains(&threshold) {
             bail!(UsageError(format!(
-                "suppression_threshold {threshold} must be below 20"
+                "suppression_threshold (--suppression-threshold) {threshold} must be from 1 to 19: counts from 1 to it are suppressed in the report (0 would turn small-cell suppression off)"
             )));
         }
         let buckets = match self.buckets {
-            Some(0) => bail!(UsageError("buckets must be at least 1".into())),
+            Some(b) if !(1..=MAX_BUCKETS).contains(&b) => bail!(UsageError(format!(
+                "buckets (--buckets) {b} must be from 1 to {MAX_BUCKETS} (and a run never uses more buckets than persons)"
+            ))),
             b => b,
         };
         let memory_limit = match (&self.memory_limit, buckets) {
@@ -203,6 +206,32 @@ impl PipelineFile {
             bucketing: self.bucketing.unwrap_or_default(),
         })
     }
+}
+
+/// The most person buckets a run or `caregap partition` may have: each bucket costs a pass over
+/// every table and a file per table, and buckets of a few hundred persons are already slower
+/// than fewer larger ones (docs/performance.md).
+pub const MAX_BUCKETS: u32 = 4096;
+
+/// The as-of date and the look-back start against the measurement period (spec §3): the
+/// eligibility, Health Home enrollment and worklist date is a day of the period; the condition
+/// look-back runs from `lookback_start` to the period end, so it starts on or before the
+/// period start.
+pub fn check_dates(p: &Params) -> Result<()> {
+    let period = format!("{}..{}", p.period_start, p.period_end);
+    if p.as_of < p.period_start || p.as_of > p.period_end {
+        bail!(UsageError(format!(
+            "as_of (--as-of) {} is outside the measurement period {period}: eligibility, Health Home enrollment and the worklist are judged on the as-of date, which must be a day of the period (default: its last day); to judge another date, give a period that contains it",
+            p.as_of
+        )));
+    }
+    if p.lookback_start > p.period_start {
+        bail!(UsageError(format!(
+            "lookback_start (--lookback-start) {} is after the period start {}: the condition look-back runs from lookback_start to the period end and must cover the whole period (default: one year before the period start)",
+            p.lookback_start, p.period_start
+        )));
+    }
+    Ok(())
 }
 
 /// `4GiB`, `800MiB`, `2GB`, `1500000000` → bytes.
@@ -239,7 +268,15 @@ pub fn parse_period(s: &str) -> Result<Params> {
             NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
                 .map_err(|_| UsageError(format!("period: `{t}` is not a date (YYYY-MM-DD)")))
         };
-        Ok(Params::for_period(d(x)?, d(y)?).map_err(|e| UsageError(e.to_string()))?)
+        let (start, end) = (d(x)?, d(y)?);
+        for day in [start, end] {
+            if !(1900..=2100).contains(&day.year()) {
+                bail!(UsageError(format!(
+                    "period: {day} is outside the years 1900–2100"
+                )));
+            }
+        }
+        Ok(Params::for_period(start, end).map_err(|e| UsageError(e.to_string()))?)
     } else {
         let year: i32 = s
             .parse()
@@ -322,11 +359,33 @@ mod tests {
     }
 
     #[test]
+    fn dates_within_the_period_and_bounds_pass() {
+        for text in [
+            "as_of = 2025-01-01\nlookback_start = 2025-01-01",
+            "as_of = 2025-10-31\nlookback_start = 2020-01-01",
+            "suppression_threshold = 1\nbuckets = 4096",
+            "period = \"2025-04-01..2026-03-31\"\nas_of = 2026-03-31",
+        ] {
+            let f: PipelineFile =
+                toml::from_str(&format!("input = \"i\"\noutput = \"o\"\n{text}")).unwrap();
+            f.into_options().unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+    }
+
+    #[test]
     fn bad_values_are_usage_errors() {
         for text in [
             "input = \"i\"\noutput = \"o\"\nmeasures = [\"fuh_8\"]",
             "input = \"i\"\noutput = \"o\"\nmax_reject_rate = 2.0",
             "input = \"i\"\noutput = \"o\"\nperiod = \"20x5\"",
+            "input = \"i\"\noutput = \"o\"\nperiod = \"1025-01-01..2025-12-31\"",
+            "input = \"i\"\noutput = \"o\"\nsuppression_threshold = 0",
+            "input = \"i\"\noutput = \"o\"\nsuppression_threshold = 20",
+            "input = \"i\"\noutput = \"o\"\nbuckets = 0",
+            "input = \"i\"\noutput = \"o\"\nbuckets = 100000",
+            "input = \"i\"\noutput = \"o\"\nas_of = 2026-01-01",
+            "input = \"i\"\noutput = \"o\"\nas_of = 2024-12-31",
+            "input = \"i\"\noutput = \"o\"\nlookback_start = 2025-01-02",
         ] {
             let f: PipelineFile = toml::from_str(text).unwrap();
             let e = f.into_options().unwrap_err();

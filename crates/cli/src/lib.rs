@@ -10,10 +10,13 @@
 //! ```
 
 pub mod config;
+pub mod log;
 pub mod manifest;
+pub mod memory;
 pub mod outdir;
 pub mod partial;
 pub mod pipeline;
+pub mod signals;
 pub mod verify;
 
 /// An error in the command line or configuration (exit status 2).
@@ -26,11 +29,12 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct InputSchemaProblems(pub String);
 
-/// Exit statuses (README "Exit statuses").
+/// Exit statuses (README "Exit statuses"; docs/operations.md). A command stopped by SIGTERM
+/// or SIGINT exits with 128 + the signal's number (143, 130): see [`crate::signals`].
 pub mod exit {
     /// Success.
     pub const OK: i32 = 0;
-    /// Any failure not listed below.
+    /// Any failure not listed below (an output folder that cannot be used; an internal error).
     pub const FAILURE: i32 = 1;
     /// Usage or configuration error (bad option, bad value-set file).
     pub const USAGE: i32 = 2;

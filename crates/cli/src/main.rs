@@ -322,11 +322,18 @@ fn progress(message: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
+/// The most worker threads `--threads` may ask for (each thread has its own stack and
+/// buffers: 100,000 of them never finish starting).
+const MAX_THREADS: usize = 1024;
+
 /// Cap polars' and rayon's thread pools (before either starts).
 fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(UsageError("--threads must be at least 1".into()).into());
+        if !(1..=MAX_THREADS).contains(&n) {
+            return Err(UsageError(format!(
+                "--threads {n} must be from 1 to {MAX_THREADS} (default: every core)"
+            ))
+            .into());
         }
         std::env::set_var("POLARS_MAX_THREADS", n.to_string());
         rayon::ThreadPoolBuilder::new()
@@ -359,18 +366,27 @@ fn pipeline_options(
     Ok(opts)
 }
 
+/// A command's summary: a plain line on stdout, and with `--log-format json` also a JSON line
+/// on stderr, so that a scheduler reading stderr sees how the command ended.
+fn summary(line: &str) {
+    println!("{line}");
+    if caregap_cli::log::json() {
+        tracing::info!(target: caregap_cli::log::NOTICE_TARGET, "{line}");
+    }
+}
+
 fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) -> Result<()> {
     set_threads(scale.threads)?;
     let opts = pipeline_options(&pipeline_file, &args, &scale)?;
     if let Some(i) = scale.bucket {
         let part = pipeline::run_bucket(&opts, i)?;
-        println!(
+        summary(&format!(
             "caregap: bucket {i}: {} persons, {} care-gap rows, {} rows rejected; partial written to {} (merge with `caregap merge`)",
             part.facts.headline.persons,
             part.facts.headline.care_gap_rows,
             part.facts.rows_rejected.values().sum::<usize>(),
             opts.out.display()
-        );
+        ));
         return Ok(());
     }
     tracing::info!(input = %opts.input.display(), out = %opts.out.display(), period = %format!("{}..{}", opts.params.period_start, opts.params.period_end), "run started");
@@ -381,12 +397,12 @@ fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) 
     }
     let r = r?;
     let rej: usize = r.manifest.data_quality.rows_rejected.values().sum();
-    println!(
+    summary(&format!(
         "caregap: wrote {} outputs, report.html and run_manifest.json to {} ({} rows rejected; see rejects.parquet)",
         r.outputs.len(),
         opts.out.display(),
         rej
-    );
+    ));
     for line in pipeline::table_summary(&r.manifest) {
         println!("  {line}");
     }
@@ -423,7 +439,20 @@ fn validate_command(input: PathBuf) -> Result<()> {
     Ok(())
 }
 
+/// `CAREGAP_TEST_PANIC=main` (or `1`) panics on the main thread, `worker` in a rayon worker:
+/// tests of the panic hook (there is no natural panic to trigger), like `CAREGAP_FAIL_WRITE`.
+fn test_panic() {
+    match std::env::var("CAREGAP_TEST_PANIC").as_deref() {
+        Ok("1" | "main") => panic!("CAREGAP_TEST_PANIC is set"),
+        Ok("worker") => {
+            rayon::join(|| panic!("CAREGAP_TEST_PANIC is set (worker)"), || ());
+        }
+        _ => {}
+    }
+}
+
 fn real_main(cli: Cli) -> Result<()> {
+    test_panic();
     match cli.command {
         Command::Run {
             pipeline,
@@ -435,15 +464,18 @@ fn real_main(cli: Cli) -> Result<()> {
             out,
             buckets,
         } => {
-            if buckets == 0 {
-                return Err(UsageError("--buckets must be at least 1".into()).into());
+            let max = caregap_cli::config::MAX_BUCKETS;
+            if !(1..=max).contains(&buckets) {
+                return Err(
+                    UsageError(format!("--buckets {buckets} must be from 1 to {max}")).into(),
+                );
             }
-            let s = caregap_ingest::partition::partition(&input, &out, buckets)?;
-            println!(
+            let s = pipeline::partition_input(&input, &out, buckets)?;
+            summary(&format!(
                 "caregap partition: {} into {buckets} person buckets at {}",
                 input.display(),
                 out.display()
-            );
+            ));
             for (t, rows) in &s.rows_per_bucket {
                 let total: usize = rows.iter().sum();
                 let (lo, hi) = (
@@ -467,12 +499,12 @@ fn real_main(cli: Cli) -> Result<()> {
             }
             let opts = pipeline_options(&pipeline, &args, &ScaleArgs::default())?;
             let r = pipeline::merge(&opts, &inputs)?;
-            println!(
+            summary(&format!(
                 "caregap merge: {} bucket outputs merged; wrote {} outputs, report.html and run_manifest.json to {}",
                 inputs.len(),
                 r.outputs.len(),
                 opts.out.display()
-            );
+            ));
         }
         Command::Validate { input } => validate_command(input)?,
         Command::Synth {
@@ -609,7 +641,7 @@ fn real_main(cli: Cli) -> Result<()> {
             let vs = pipeline::load_value_sets(&value_sets, value_set_map.as_deref())
                 .map_err(|e| UsageError(format!("{e:#}")))?;
             for w in vs.warnings() {
-                eprintln!("{w}");
+                caregap_cli::log::warning(&w);
             }
             let mut df = vs.to_frame()?;
             let mut buf = Vec::new();
@@ -673,15 +705,22 @@ fn exit_code(e: &anyhow::Error) -> i32 {
 }
 
 fn init_logging(format: LogFormat, verbose: bool) {
-    // Each table's rows read, rejected and orphaned are logged at info even when only
-    // warnings are asked for: a scheduler's log must show what a run lost.
-    let default = if verbose {
-        "info"
-    } else {
-        "warn,caregap::data_quality=info"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CAREGAP_LOG")
-        .unwrap_or_else(|_| default.into());
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAREGAP_LOG").unwrap_or_else(|_| {
+        // Notices (the bucket plan, leftovers removed) and each table's rows read, rejected
+        // and orphaned show at the default level: a scheduler's log must show what a run lost.
+        tracing_subscriber::EnvFilter::new(default)
+            .add_directive(
+                caregap_cli::log::filter_directive()
+                    .parse()
+                    .expect("a valid directive"),
+            )
+            .add_directive(
+                "caregap::data_quality=info"
+                    .parse()
+                    .expect("a valid directive"),
+            )
+    });
     // Colours only on a terminal: a scheduler's log file gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -693,28 +732,81 @@ fn init_logging(format: LogFormat, verbose: bool) {
     }
 }
 
+/// `--log-format json` among the arguments (read before they are parsed, so that a command
+/// line clap rejects is reported as JSON too).
+fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--log-format=json"
+            || (a == "--log-format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
+}
+
+/// Turn a panic (a bug) into one clear line: `caregap: internal error: … (please report
+/// this)`, a JSON object in json mode; the backtrace only when RUST_BACKTRACE asks for it.
+/// `main` then exits with status 1 (never Rust's 101).
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.payload_as_str().unwrap_or("(no message)");
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "an unknown place".into());
+        let bt = std::backtrace::Backtrace::capture();
+        let bt = (bt.status() == std::backtrace::BacktraceStatus::Captured).then(|| bt.to_string());
+        if caregap_cli::log::json() {
+            let line = format!("internal error: {msg} (please report this)");
+            match bt {
+                Some(bt) => {
+                    tracing::error!(target: "caregap", exit_status = exit::FAILURE, location = %at, backtrace = %bt, "{line}")
+                }
+                None => {
+                    tracing::error!(target: "caregap", exit_status = exit::FAILURE, location = %at, "{line}")
+                }
+            }
+        } else {
+            eprintln!("caregap: internal error: {msg} at {at} (please report this)");
+            if let Some(bt) = bt {
+                eprintln!("{bt}");
+            }
+        }
+    }));
+}
+
 fn main() -> ExitCode {
     configure_allocator();
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    caregap_cli::log::set_json(json_requested(&args));
+    install_panic_hook();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
+            if !e.use_stderr() {
+                // --help, --version: on stdout.
+                let _ = e.print();
+                return ExitCode::from(exit::OK as u8);
+            }
+            if caregap_cli::log::json() {
+                init_logging(LogFormat::Json, false);
+                let text = e.render().to_string();
+                caregap_cli::log::error(text.trim_end(), exit::USAGE);
             } else {
-                exit::OK
-            };
-            let _ = e.print();
-            return ExitCode::from(code as u8);
+                let _ = e.print();
+            }
+            return ExitCode::from(exit::USAGE as u8);
         }
     };
     init_logging(cli.log_format, cli.verbose);
-    match real_main(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    if let Err(e) = caregap_cli::signals::install() {
+        tracing::warn!("cannot handle SIGTERM and SIGINT ({e}); a stopped run leaves its temporary folders for the next run to remove");
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| real_main(cli))) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             let code = exit_code(&e);
-            tracing::error!(exit_status = code, "{e:#}");
-            eprintln!("caregap: error: {e:#}");
+            caregap_cli::log::error(&format!("{e:#}"), code);
             ExitCode::from(code as u8)
         }
+        // The panic hook has said what happened; the staging folder was removed on the way.
+        Err(_) => ExitCode::from(exit::FAILURE as u8),
     }
 }

@@ -21,7 +21,7 @@ use caregap_transform::{
 use polars::prelude::*;
 
 use crate::manifest::{self, Manifest, RunFacts, StageTiming};
-use crate::outdir::{OutputLock, Staging};
+use crate::outdir::{OutputKind, OutputLock, Staging, TempFolder};
 use crate::partial::{Partial, PartialFacts};
 use crate::UsageError;
 
@@ -250,8 +250,8 @@ impl Timer {
 /// Run the pipeline: lock the output folder, write every output into a staging folder beside
 /// it, and swap it into place only when all are complete (see [`crate::outdir`]).
 pub fn run(opts: &RunOptions) -> Result<RunOutput> {
-    let _lock = OutputLock::acquire(&opts.out)?;
-    let staging = Staging::new(&opts.out)?;
+    let (_lock, opts) = &lock_output(opts)?;
+    let staging = Staging::new(&opts.out, OutputKind::Run)?;
     let out = compute_and_write(opts, staging.path())?;
     publish_checked(opts, staging, out)
 }
@@ -301,8 +301,8 @@ fn publish_checked(opts: &RunOptions, staging: Staging, out: RunOutput) -> Resul
 /// `caregap run --bucket i`: compute bucket `i` of a bucketed input (`caregap partition` or
 /// the Spark driver) and write its partial to `opts.out`, for `caregap merge`.
 pub fn run_bucket(opts: &RunOptions, bucket: u32) -> Result<Partial> {
-    let _lock = OutputLock::acquire(&opts.out)?;
-    let staging = Staging::new(&opts.out)?;
+    let (_lock, opts) = &lock_output(opts)?;
+    let staging = Staging::new(&opts.out, OutputKind::Partial)?;
     let vs = load_value_sets(&opts.value_sets, opts.value_set_map.as_deref())?;
     let mut timer = Timer { stages: vec![] };
     let anchors = bucket_anchors(&opts.input)?;
@@ -317,8 +317,8 @@ pub fn run_bucket(opts: &RunOptions, bucket: u32) -> Result<Partial> {
 
 /// `caregap merge`: combine the partials of every bucket into the outputs of a whole run.
 pub fn merge(opts: &RunOptions, partials: &[PathBuf]) -> Result<RunOutput> {
-    let _lock = OutputLock::acquire(&opts.out)?;
-    let staging = Staging::new(&opts.out)?;
+    let (_lock, opts) = &lock_output(opts)?;
+    let staging = Staging::new(&opts.out, OutputKind::Run)?;
     let vs = load_value_sets(&opts.value_sets, opts.value_set_map.as_deref())?;
     let mut timer = Timer { stages: vec![] };
     let part = timer.time(
@@ -342,6 +342,31 @@ pub fn merge(opts: &RunOptions, partials: &[PathBuf]) -> Result<RunOutput> {
     )?;
     let out = finish(part, &vs, opts, staging.path(), timer)?;
     publish_checked(opts, staging, out)
+}
+
+/// Lock the output folder and aim the options at what was locked (a symlinked output is
+/// resolved to its target: see [`crate::outdir`]).
+fn lock_output(opts: &RunOptions) -> Result<(OutputLock, RunOptions)> {
+    let lock = OutputLock::acquire(&opts.out)?;
+    let opts = RunOptions {
+        out: lock.out().to_path_buf(),
+        ..opts.clone()
+    };
+    Ok((lock, opts))
+}
+
+/// `caregap partition`: write `input` bucketed by person into `out`, locked and staged like a
+/// run's output (a killed or interrupted partition leaves the previous one untouched).
+pub fn partition_input(
+    input: &Path,
+    out: &Path,
+    buckets: u32,
+) -> Result<partition::PartitionSummary> {
+    let lock = OutputLock::acquire(out)?;
+    let staging = Staging::new(lock.out(), OutputKind::Partition)?;
+    let s = partition::partition(input, staging.path(), buckets)?;
+    staging.publish(lock.out())?;
+    Ok(s)
 }
 
 fn fail_point(name: &str) -> Result<()> {
@@ -424,17 +449,24 @@ fn choose_split(opts: &RunOptions, timer: &mut Timer) -> Result<Split> {
     } else {
         n
     };
-    // A hash partition when the memory needs buckets (or they were asked for).
-    let hash_if_needed = |why: &str| {
-        if n > 1 {
-            eprintln!("caregap: {wanted} person bucket(s) by a hash partition{why}");
-            Split::Hash(wanted)
+    // A hash partition when the memory needs buckets (or they were asked for), never more
+    // buckets than persons.
+    let hash_if_needed = |why: &str, persons: usize| {
+        let m = cap_to_persons(wanted, persons, opts.buckets);
+        if n > 1 && m > 1 {
+            crate::log::notice(&format!(
+                "caregap: {m} person bucket(s) by a hash partition{why}"
+            ));
+            Split::Hash(m)
         } else {
             Split::Whole
         }
     };
-    if opts.bucketing == Bucketing::Hash || wanted <= 1 {
-        return Ok(hash_if_needed(""));
+    if wanted <= 1 {
+        return Ok(Split::Whole);
+    }
+    if opts.bucketing == Bucketing::Hash {
+        return Ok(hash_if_needed("", eligible_persons(&opts.input)?));
     }
     let survey = timer.time(
         "plan",
@@ -450,17 +482,46 @@ fn choose_split(opts: &RunOptions, timer: &mut Timer) -> Result<Split> {
     );
     Ok(
         if opts.bucketing == Bucketing::Range || factor <= RANGE_READ_FACTOR_LIMIT {
-            eprintln!(
+            cap_to_persons(wanted, survey.eligible.len(), opts.buckets);
+            crate::log::notice(&format!(
                 "caregap: {} person bucket(s): person-id ranges read in place (the planned reads decode the input {factor:.2} times)",
                 plan.buckets()
-            );
+            ));
             Split::Ranges(plan)
         } else {
-            hash_if_needed(&format!(
-                " (the input is not clustered by person: person-id ranges would decode it {factor:.2} times)"
-            ))
+            hash_if_needed(
+                &format!(" (the input is not clustered by person: person-id ranges would decode it {factor:.2} times)"),
+                survey.eligible.len(),
+            )
         },
     )
+}
+
+/// `wanted` buckets, but never more than the `persons` of eligibility (at least one): an empty
+/// bucket costs a pass over every table for nothing. Says so when `--buckets` asked for more.
+fn cap_to_persons(wanted: u32, persons: usize, asked: Option<u32>) -> u32 {
+    let m = (wanted as usize).min(persons.max(1)) as u32;
+    if let Some(b) = asked.filter(|&b| b > m) {
+        crate::log::warning(&format!(
+            "warning: --buckets {b} is more than the {persons} person(s) in eligibility: {m} bucket(s) instead"
+        ));
+    }
+    m
+}
+
+/// The number of distinct persons in `eligibility` (a small table, read and checked once more
+/// by every bucket).
+fn eligible_persons(input: &Path) -> Result<usize> {
+    let elig = read_input_layer_in(input, Layout::Flat, Some(&["eligibility"]))?;
+    let n = elig
+        .lazy("eligibility")
+        .select([col("person_id").n_unique()])
+        .collect()?;
+    Ok(n.column("person_id")?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .get(0)
+        .unwrap_or(0) as usize)
 }
 
 /// Compute everything and write it into `dir`: the whole input at once, or bucket by bucket
@@ -496,17 +557,7 @@ fn compute_and_write(opts: &RunOptions, dir: &Path) -> Result<RunOutput> {
             merge_parts(parts, before, &mut timer)?
         }
         Split::Hash(n) => {
-            let parent = opts
-                .out
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = tempfile::Builder::new()
-                .prefix(".caregap-partition-")
-                .tempdir_in(parent)
-                .with_context(|| {
-                    format!("cannot create a temporary folder in {}", parent.display())
-                })?;
+            let tmp = TempFolder::new(&opts.out, "partition")?;
             timer.time(
                 "partition",
                 || Ok(partition::partition(&opts.input, tmp.path(), n)?),
@@ -676,8 +727,7 @@ fn finish(
     } = part;
     let mut warnings = Vec::new();
     for w in vs.warnings() {
-        eprintln!("{w}");
-        tracing::warn!("{w}");
+        crate::log::warning(&w);
         warnings.push(w);
     }
     let coverage =
@@ -693,8 +743,7 @@ fn finish(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        eprintln!("{w}");
-        tracing::warn!("{w}");
+        crate::log::warning(&w);
         warnings.push(w);
     }
     let mut stages = facts.timings.clone();
@@ -937,22 +986,8 @@ fn report_input<'a>(
     }
 }
 
-/// The memory budget of a run given neither `buckets` nor `memory_limit`: half of this
-/// machine's memory (Linux `/proc/meminfo`), so that an input too large for one pass is
-/// processed in buckets instead of exhausting memory; `None` where it cannot be read (one
-/// pass). `--buckets 1` forces one pass.
-pub fn default_memory_limit() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))?
-        .trim()
-        .strip_suffix("kB")?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024 / 2)
-}
+/// The default memory budget (see [`crate::memory`]).
+pub use crate::memory::default_memory_limit;
 
 /// Peak memory of the fastest buckets measured (docs/performance.md): buckets of about this
 /// size beat fewer, larger ones per person, as their frames stay small. At 1,000,000 persons,
@@ -989,18 +1024,6 @@ pub fn buckets_for_memory(input: &Path, limit: u64) -> Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn default_memory_budget_is_half_the_machine() {
-        let total_kib: u64 = std::fs::read_to_string("/proc/meminfo")
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap();
-        assert_eq!(default_memory_limit(), Some(total_kib * 512));
-    }
 
     #[test]
     fn memory_and_speed_buckets_grow_with_the_input() {

@@ -8,6 +8,9 @@
 //! - `cli`: the binary's exit statuses and messages.
 //! - `data_loss`: runs that lose too much of a table (rejected or orphaned rows) or whose
 //!   covered population or joined claims are empty fail with exit 4 and keep the good output.
+//! - `operations`: stopping and failing well: SIGTERM / SIGINT clean-up, a SIGKILLed run's
+//!   leftovers, symlinked and user-populated output folders, option checks, JSON-only stderr,
+//!   the panic hook.
 //! - `real_data`: the Tuva demo, Synthea and OMOP samples in shared/data, end to end, with
 //!   hand-counted figures and one traced person each.
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
@@ -24,6 +27,7 @@ mod common;
 mod data_loss;
 mod import;
 mod ingest;
+mod operations;
 mod real_data;
 mod report;
 mod scale;
