@@ -12,6 +12,9 @@
 //! input folder ──▶ locate (T.csv | T.parquet | T/part-*) ──▶ scan as text ──▶ normalise (§8)
 //!                                                                    └──▶ checks ──▶ rejects
 //! ```
+//!
+//! Before polars parses a row, each file's structure is checked in the pass that takes its
+//! SHA-256 ([`structure`]); after parsing, values are checked for sense ([`sense`]).
 
 pub mod error;
 pub mod partition;
@@ -19,7 +22,9 @@ pub mod portable;
 pub mod ranges;
 pub mod read;
 pub mod schema;
+pub mod sense;
 pub mod shapes;
+pub mod structure;
 
 /// `caregap validate`: every problem in one pass.
 pub mod validate {

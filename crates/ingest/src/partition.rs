@@ -28,8 +28,10 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::IngestError;
-use crate::read::{person_id_text, scan_raw, source_file_info, table_files, Layout};
+use crate::error::{guarded, IngestError};
+use crate::read::{
+    check_unchanged, person_id_text, scan_raw, source_file_info, table_files, Layout,
+};
 use crate::schema;
 
 /// Spark's seed for `xxhash64`.
@@ -181,20 +183,17 @@ pub fn partition(input: &Path, out: &Path, n: u32) -> Result<PartitionSummary, I
             let mut rows = 0usize;
             let mut slice = 0usize;
             loop {
-                let df = if csv {
-                    if slice > 0 {
-                        break;
-                    }
-                    raw.clone().collect()
-                } else {
-                    raw.clone()
-                        .slice(rows as i64, SLICE_ROWS as IdxSize)
-                        .collect()
+                if csv && slice > 0 {
+                    break;
                 }
-                .map_err(|e| IngestError::Unreadable {
-                    table: spec.name.to_string(),
-                    file: info.relative.clone(),
-                    message: e.to_string(),
+                let df = guarded(spec.name, &info.relative, || {
+                    if csv {
+                        raw.clone().collect()
+                    } else {
+                        raw.clone()
+                            .slice(rows as i64, SLICE_ROWS as IdxSize)
+                            .collect()
+                    }
                 })?;
                 let h = df.height();
                 if h == 0 {
@@ -237,6 +236,8 @@ pub fn partition(input: &Path, out: &Path, n: u32) -> Result<PartitionSummary, I
                     break;
                 }
             }
+            // The rows written are the bytes whose SHA-256 the manifest records, or an error.
+            check_unchanged(&spec, &info.relative, path, info.stamp)?;
             offset += rows;
             records.push(SourceRecord {
                 file: info.relative.clone(),

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::error::IngestError;
+use crate::error::{guarded, IngestError};
 use crate::read::{person_id_text, scan_raw, source_file_info, table_files, Layout};
 use crate::schema;
 
@@ -56,6 +56,8 @@ pub struct PlannedFile {
     pub rows: usize,
     pub sha256: String,
     pub column_aliases: BTreeMap<String, String>,
+    /// Size and modification time when surveyed: every bucket checks the file is unchanged.
+    pub stamp: crate::structure::Stamp,
     /// Rows of the table's earlier files (the file's first row is `first_row + 1`, 1-based
     /// across the table's files, as a whole run counts rows).
     pub first_row: usize,
@@ -170,13 +172,11 @@ fn plan_file(
     let info = source_file_info(dir, spec, path)?;
     let (mut raw, csv) = scan_raw(dir, spec, path)?;
     let pid = info.person_id_column();
-    let unreadable = |e: PolarsError| IngestError::Unreadable {
-        table: spec.name.to_string(),
-        file: info.relative.clone(),
-        message: e.to_string(),
-    };
+    let unreadable = |e: PolarsError| IngestError::unreadable(spec.name, &info.relative, &e);
     let id_text = person_id_text(&mut raw, pid).map_err(unreadable)?;
-    let ids = raw.select([id_text]).collect().map_err(unreadable)?;
+    let ids = guarded(spec.name, &info.relative, || {
+        raw.select([id_text]).collect()
+    })?;
     let ids = ids
         .column(pid)
         .map_err(unreadable)?
@@ -187,7 +187,7 @@ fn plan_file(
     let bounds = if csv {
         vec![(0, rows)]
     } else {
-        parquet_pieces(path).map_err(unreadable)?
+        guarded(spec.name, &info.relative, || parquet_pieces(path))?
     };
     let pieces = bounds
         .into_iter()
@@ -232,6 +232,7 @@ fn plan_file(
             rows,
             sha256: info.sha256,
             column_aliases: info.column_aliases,
+            stamp: info.stamp,
             first_row: 0,
             pieces,
         },
@@ -338,6 +339,7 @@ mod tests {
                 rows: pieces.iter().map(|p| p.len).sum(),
                 sha256: String::new(),
                 column_aliases: BTreeMap::new(),
+                stamp: Default::default(),
                 first_row: 0,
                 pieces,
             }],

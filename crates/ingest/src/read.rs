@@ -9,17 +9,17 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::error::IngestError;
+use crate::error::{guarded, IngestError};
 use crate::partition::{bucket_dir, PartitionManifest, SOURCE_FILE_INDEX, SOURCE_ROW};
 use crate::ranges::RangePlan;
 use crate::schema::{self, Kind, TableSpec, LAB_DATE_COLUMNS, PERSON_ID_ALIAS};
+use crate::sense;
 use crate::shapes::{self, file_format, Format};
+use crate::structure::{self, EntryKind, Stamp};
 
 /// One physical file read for a table.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct SourceFile {
     pub columns_present: Vec<&'static str>,
     /// A file of a bucketed layout (rows carry their original file and row).
     pub bucketed: bool,
+    /// Size and modification time when its SHA-256 was taken: a file that differs after its
+    /// rows are read changed while caregap read it ([`IngestError::Changed`]).
+    pub stamp: Stamp,
 }
 
 impl SourceFile {
@@ -212,24 +215,43 @@ pub(crate) fn table_files(
 }
 
 /// The files of one table, in read order; empty when the table is absent.
+///
+/// A name caregap reads (`T.csv`, `T/part-1.parquet`) taken by something that is not a regular
+/// file (a FIFO, a socket, a folder, a broken link) is an error, never a table silently absent.
 pub fn locate_table(dir: &Path, table: &str) -> Result<Vec<PathBuf>, IngestError> {
+    let not_a_file = |p: &Path, what: &'static str| IngestError::NotAFile {
+        table: table.to_string(),
+        path: p.to_path_buf(),
+        what,
+    };
     let mut found = Vec::new();
     for name in shapes::table_file_names(table) {
         let p = dir.join(name);
-        if p.is_file() {
-            found.push(p);
+        match structure::entry_kind(&p) {
+            EntryKind::File => found.push(p),
+            EntryKind::Absent => {}
+            EntryKind::Dir => return Err(not_a_file(&p, "a folder")),
+            EntryKind::Other(what) => return Err(not_a_file(&p, what)),
         }
     }
     let folder = dir.join(table);
     if folder.is_dir() {
-        let mut parts: Vec<PathBuf> = fs::read_dir(&folder)
-            .map_err(|e| IngestError::Io {
-                path: folder.clone(),
-                source: e,
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && file_format(p).is_some())
-            .collect();
+        let mut parts = Vec::new();
+        let entries = fs::read_dir(&folder).map_err(|e| IngestError::Io {
+            path: folder.clone(),
+            source: e,
+        })?;
+        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if file_format(&p).is_none() {
+                continue;
+            }
+            match structure::entry_kind(&p) {
+                EntryKind::File => parts.push(p),
+                EntryKind::Absent => {}
+                EntryKind::Dir => return Err(not_a_file(&p, "a folder")),
+                EntryKind::Other(what) => return Err(not_a_file(&p, what)),
+            }
+        }
         parts.sort();
         if !found.is_empty() && !parts.is_empty() {
             return Err(IngestError::Ambiguous {
@@ -259,22 +281,54 @@ fn relative(root: &Path, p: &Path) -> String {
         .join("/")
 }
 
-fn sha256_file(path: &Path) -> Result<String, IngestError> {
-    let io = |e| IngestError::Io {
+/// Read a file's bytes once: its SHA-256 and size, and (a CSV) the structure of its rows
+/// ([`structure::digest`]); a broken structure is an error naming the file.
+fn digest_file(
+    dir: &Path,
+    spec: &TableSpec,
+    path: &Path,
+) -> Result<structure::FileDigest, IngestError> {
+    let separator = match file_format(path) {
+        Some(Format::Csv(sep)) => Some(sep),
+        _ => None,
+    };
+    let d = structure::digest(path, separator).map_err(|e| IngestError::Io {
         path: path.to_path_buf(),
         source: e,
+    })?;
+    let problem = match separator {
+        Some(_) => d.problem.clone(),
+        None => guarded(spec.name, &relative(dir, path), || {
+            structure::check_parquet_ranges(path)
+        })?,
     };
-    let mut f = fs::File::open(path).map_err(io)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
+    if let Some(problem) = &problem {
+        return Err(IngestError::Malformed {
+            table: spec.name.to_string(),
+            file: relative(dir, path),
+            problem: problem.clone(),
+        });
     }
-    Ok(hex::encode(h.finalize()))
+    Ok(d)
+}
+
+/// Whether a file read earlier is still as its digest found it (see [`IngestError::Changed`]).
+pub(crate) fn check_unchanged(
+    spec: &TableSpec,
+    relative: &str,
+    path: &Path,
+    before: Stamp,
+) -> Result<(), IngestError> {
+    let now = Stamp::of(path).unwrap_or_default();
+    if now != before {
+        return Err(IngestError::Changed {
+            table: spec.name.to_string(),
+            file: relative.to_string(),
+            before: before.len,
+            after: now.len,
+        });
+    }
+    Ok(())
 }
 
 /// The empty frame of a table: every spec column, typed, zero rows.
@@ -316,20 +370,45 @@ pub(crate) fn scan_raw(
     path: &Path,
 ) -> Result<(LazyFrame, bool), IngestError> {
     let rel = relative(dir, path);
-    let unreadable = |e: PolarsError| IngestError::Unreadable {
-        table: spec.name.to_string(),
-        file: rel.clone(),
-        message: e.to_string(),
-    };
-    let meta = fs::metadata(path).map_err(|e| IngestError::Io {
+    let unreadable = |e: PolarsError| IngestError::unreadable(spec.name, &rel, &e);
+    let io = |e| IngestError::Io {
         path: path.to_path_buf(),
         source: e,
-    })?;
+    };
+    let meta = fs::metadata(path).map_err(io)?;
     if meta.len() == 0 {
         return Err(IngestError::EmptyFile {
             table: spec.name.to_string(),
             file: rel,
         });
+    }
+    let format = file_format(path).unwrap_or(Format::Parquet);
+    let malformed = |problem| IngestError::Malformed {
+        table: spec.name.to_string(),
+        file: rel.clone(),
+        problem,
+    };
+    if let Some(problem) = structure::check_magic(path, format).map_err(io)? {
+        return Err(malformed(problem));
+    }
+    if let Format::Csv(sep) = format {
+        // polars reads a header that is not UTF-8 lossily and renames a second copy of a name
+        // `…_duplicated_0`: both would pass unnoticed.
+        let names = structure::header_of(path, sep)
+            .map_err(io)?
+            .map_err(malformed)?;
+        let (canon, alias) = PERSON_ID_ALIAS;
+        let mut sorted: Vec<&String> = names.iter().collect();
+        sorted.sort();
+        if let Some(w) = sorted.windows(2).find(|w| {
+            w[0] == w[1] && (spec.column(w[0]).is_some() || *w[0] == canon || *w[0] == alias)
+        }) {
+            return Err(IngestError::DuplicateColumn {
+                table: spec.name.to_string(),
+                file: rel,
+                column: w[0].clone(),
+            });
+        }
     }
     let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
     Ok(match file_format(path) {
@@ -359,13 +438,7 @@ fn inspect(
     mut lf: LazyFrame,
 ) -> Result<(LazyFrame, SourceFile, SchemaRef), IngestError> {
     let rel = relative(dir, path);
-    let schema = lf
-        .collect_schema()
-        .map_err(|e: PolarsError| IngestError::Unreadable {
-            table: spec.name.to_string(),
-            file: rel.clone(),
-            message: e.to_string(),
-        })?;
+    let schema = guarded(spec.name, &rel, || lf.collect_schema())?;
     let mut aliases = BTreeMap::new();
     let (canon, alias) = PERSON_ID_ALIAS;
     if schema.get(canon).is_none() && schema.get(alias).is_some() {
@@ -414,20 +487,23 @@ fn inspect(
             column_aliases: aliases,
             columns_present,
             bucketed,
+            stamp: Stamp::default(),
         },
         Arc::new(stored),
     ))
 }
 
-/// The person id column `pid` of a raw scan as the text a run reads (a number stored as
-/// `10133.0` is `10133`): what person ranges and hash buckets are cut on, so that a person's
-/// rows meet in one bucket whatever type each file stores the id as.
+/// The person id column `pid` of a raw scan as the id a run reads (a number stored as
+/// `10133.0` is `10133`; `" A1 "` is `A1`; blank is null): what person ranges and hash buckets
+/// are cut on, so that a person's rows meet in one bucket whatever type each file stores the
+/// id as and however it is padded.
 pub(crate) fn person_id_text(raw: &mut LazyFrame, pid: &str) -> PolarsResult<Expr> {
     let schema = raw.collect_schema()?;
-    Ok(match schema.get(pid) {
-        Some(dt) => shapes::text_expr(pid, Kind::Text, dt).alias(pid),
+    let text = match schema.get(pid) {
+        Some(dt) => shapes::text_expr(pid, Kind::Id, dt),
         None => col(pid).cast(DataType::String),
-    })
+    };
+    Ok(map_text(text, norm_id).alias(pid))
 }
 
 /// A file's facts as a run records them (schema checked, SHA-256 of its bytes).
@@ -438,7 +514,9 @@ pub(crate) fn source_file_info(
 ) -> Result<SourceFile, IngestError> {
     let (lf, _) = scan_raw(dir, spec, path)?;
     let (_, mut sf, _) = inspect(dir, spec, path, lf)?;
-    sf.sha256 = sha256_file(path)?;
+    let d = digest_file(dir, spec, path)?;
+    sf.sha256 = d.sha256;
+    sf.stamp = d.stamp;
     Ok(sf)
 }
 
@@ -492,7 +570,9 @@ fn scan_file(
         .collect();
     let lf = lf.select(exprs);
     if hash && !sf.bucketed {
-        sf.sha256 = sha256_file(path)?;
+        let d = digest_file(dir, spec, path)?;
+        sf.sha256 = d.sha256;
+        sf.stamp = d.stamp;
     }
     Ok((lf, sf))
 }
@@ -540,7 +620,12 @@ fn present(name: &str) -> Expr {
 /// value null. One pass and one new array instead of a chain of polars string kernels, each
 /// of which builds its own (ingest's main cost at state scale).
 fn normalise(name: &str, f: fn(&str) -> Option<Cow<'_, str>>) -> Expr {
-    col(name).map(
+    map_text(col(name), f)
+}
+
+/// [`normalise`] of any text expression.
+fn map_text(e: Expr, f: fn(&str) -> Option<Cow<'_, str>>) -> Expr {
+    e.map(
         move |c: Column| {
             let ca = c.str()?;
             let out: StringChunked = ca.iter().map(|o| o.and_then(f)).collect();
@@ -592,6 +677,11 @@ fn zfill(s: &str, n: usize) -> Cow<'_, str> {
 
 fn norm_text(s: &str) -> Option<Cow<'_, str>> {
     non_blank(s)
+}
+
+fn norm_id(s: &str) -> Option<Cow<'_, str>> {
+    let t = s.trim();
+    (!t.is_empty()).then_some(Cow::Borrowed(t))
 }
 
 fn norm_lower(s: &str) -> Option<Cow<'_, str>> {
@@ -675,6 +765,7 @@ fn parse_expr(name: &str, kind: Kind) -> Expr {
     let stripped = col(name).str().strip_chars(lit(NULL));
     match kind {
         Kind::Text => normalise(name, norm_text),
+        Kind::Id => normalise(name, norm_id),
         Kind::Lower => normalise(name, norm_lower),
         Kind::Code => normalise(name, norm_code),
         Kind::Diagnosis => normalise(name, norm_diagnosis),
@@ -784,6 +875,73 @@ fn checks(spec: &TableSpec, facts: &ColumnFacts) -> Vec<Check> {
                 failed: p(c.name).lt(lit(0)),
             });
         }
+        if c.kind == Kind::Decimal {
+            // `NaN`, `inf` and `1e400` parse (as NaN and infinity); a Parquet float may hold them.
+            out.push(Check {
+                column: c.name,
+                reason: format!("{}: not a finite number", c.name),
+                failed: p(c.name).is_not_null().and(p(c.name).is_finite().not()),
+            });
+            out.push(Check {
+                column: c.name,
+                reason: format!(
+                    "{}: absurd value (magnitude {:e} or more)",
+                    c.name,
+                    sense::AMOUNT_LIMIT
+                ),
+                failed: p(c.name)
+                    .is_finite()
+                    .and(p(c.name).abs().gt_eq(lit(sense::AMOUNT_LIMIT))),
+            });
+        }
+    }
+    for &(column, allowed) in &spec.allowed {
+        if in_files.contains(column) {
+            out.push(Check {
+                column,
+                reason: format!("{column}: not one of {}", allowed.join(", ")),
+                failed: p(column)
+                    .is_not_null()
+                    .and(in_list(p(column), allowed).not()),
+            });
+        }
+    }
+    if in_files.contains("result") {
+        // The code and units as §8 and the measures take them: normalized, else source.
+        let code = coalesce(&[p("normalized_code"), p("source_code")]);
+        let units = coalesce(&[p("normalized_units"), p("source_units")]);
+        for pl in sense::PLAUSIBLE.iter().filter(|x| x.table == spec.name) {
+            let is_code = in_list(code.clone(), pl.codes);
+            let value = match pl.reading {
+                sense::Reading::Number => sense::number(p("result")),
+                sense::Reading::Hba1c => sense::hba1c(p("result"), units.clone()),
+            };
+            if pl.reading == sense::Reading::Number {
+                out.push(Check {
+                    column: "result",
+                    reason: pl.not_a_number_reason(),
+                    // `NaN` and `inf` parse, and are no reading either.
+                    failed: is_code
+                        .clone()
+                        .and(present("result"))
+                        .and(value.clone().is_finite().not().fill_null(lit(true))),
+                });
+            }
+            let within = value
+                .clone()
+                .gt_eq(lit(pl.lo))
+                .and(value.clone().lt_eq(lit(pl.hi)));
+            let judged = match pl.reading {
+                // Non-finite values are the check above's.
+                sense::Reading::Number => value.clone().is_finite(),
+                sense::Reading::Hba1c => value.clone().is_not_null(),
+            };
+            out.push(Check {
+                column: "result",
+                reason: pl.outside_reason(),
+                failed: is_code.and(judged).and(within.not()),
+            });
+        }
     }
     for (start, end) in &spec.ordered_dates {
         out.push(Check {
@@ -815,6 +973,11 @@ fn checks(spec: &TableSpec, facts: &ColumnFacts) -> Vec<Check> {
         });
     }
     out
+}
+
+/// `e` is one of `values`.
+fn in_list(e: Expr, values: &[&str]) -> Expr {
+    e.is_in(lit(Series::new("".into(), values)).implode(false), false)
 }
 
 fn absent_table(spec: &TableSpec) -> Table {
@@ -992,12 +1155,19 @@ fn read_table(
                         column_aliases: r.column_aliases.clone(),
                         columns_present: vec![],
                         bucketed: true,
+                        stamp: Stamp::default(),
                     })
                     .collect()
             })
             .unwrap_or_default();
     }
-    check_table(spec, raw, files, &facts)
+    let out = check_table(spec, raw, files, &facts)?;
+    if bucketed == 0 {
+        for f in &out.0.files {
+            check_unchanged(spec, &f.relative, &f.path, f.stamp)?;
+        }
+    }
+    Ok(out)
 }
 
 /// A union of pieces of files whose rows carry their own `__file` and `__row`, in the order
@@ -1020,9 +1190,10 @@ fn in_order(raw: LazyFrame, known: bool) -> Result<LazyFrame, IngestError> {
     })
 }
 
-/// Keep the rows of `person_id` range `lo..hi` (and, with `nulls`, rows without a person).
+/// Keep the rows of `person_id` range `lo..hi` (and, with `nulls`, rows without a person),
+/// judged on the id as [`person_id_text`] gives it (column `__pid`), which the cuts are too.
 fn in_range(lo: Option<&str>, hi: Option<&str>, nulls: bool) -> Expr {
-    let pid = || col(PERSON_ID_ALIAS.0);
+    let pid = || col("__pid");
     let bounds = [
         lo.map(|lo| pid().gt_eq(lit(lo))),
         hi.map(|hi| pid().lt(lit(hi))),
@@ -1073,7 +1244,9 @@ fn read_table_range(
             frames.push(if all {
                 lf
             } else {
-                lf.filter(in_range(lo, hi, b == 0))
+                lf.with_column(map_text(col(PERSON_ID_ALIAS.0), norm_id).alias("__pid"))
+                    .filter(in_range(lo, hi, b == 0))
+                    .drop(cols(["__pid"]))
             });
         }
     }
@@ -1093,9 +1266,15 @@ fn read_table_range(
             column_aliases: f.column_aliases.clone(),
             columns_present: vec![],
             bucketed: false,
+            stamp: f.stamp,
         })
         .collect();
-    check_table(spec, raw, files, &facts)
+    let out = check_table(spec, raw, files, &facts)?;
+    // Every bucket reads the files the plan surveyed: the same bytes, or an error.
+    for f in planned {
+        check_unchanged(spec, &f.relative, &f.path, f.stamp)?;
+    }
+    Ok(out)
 }
 
 /// Rows `offset..offset + len` of planned file `f` (the table's file number `fi`), every spec
@@ -1162,20 +1341,13 @@ fn check_table(
         .map(|(i, _)| col(format!("__c{i}")))
         .reduce(|a, b| a.or(b))
         .expect("every table has checks");
-    let checked = raw
-        .with_columns(parsed)
-        .with_columns(flags)
-        .with_column(any_failed.alias("__reject"))
-        .collect()
-        .map_err(|e| IngestError::Unreadable {
-            table: spec.name.to_string(),
-            file: files
-                .iter()
-                .map(|f| f.relative.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
-            message: e.to_string(),
-        })?;
+    let names: Vec<&str> = files.iter().map(|f| f.relative.as_str()).collect();
+    let checked = guarded(spec.name, &names.join(", "), || {
+        raw.with_columns(parsed)
+            .with_columns(flags)
+            .with_column(any_failed.alias("__reject"))
+            .collect()
+    })?;
 
     // Rows per file, for the manifest.
     let per_file = checked
@@ -1227,7 +1399,7 @@ fn check_table(
                     col("__row").cast(DataType::Int64).alias("row"),
                     lit(c.column).alias("column"),
                     lit(c.reason.clone()).alias("reason"),
-                    col(c.column).cast(DataType::String).alias("value"),
+                    value_text(spec, facts, c.column).alias("value"),
                 ]),
         );
     }
@@ -1254,6 +1426,17 @@ fn check_table(
         },
         rejects,
     ))
+}
+
+/// A column of the scan as the text a reject carries (a Parquet date outside what a calendar
+/// can show is given as its day number: polars panics casting it to text).
+fn value_text(spec: &TableSpec, facts: &ColumnFacts, column: &str) -> Expr {
+    let is_date = spec.column(column).is_some_and(|c| c.kind == Kind::Date);
+    if is_date && facts.native.contains(column) {
+        shapes::date_text(col(column))
+    } else {
+        col(column).cast(DataType::String)
+    }
 }
 
 fn checked_height(files: &[SourceFile]) -> usize {
@@ -1293,14 +1476,7 @@ pub fn validate(dir: &Path) -> ValidationReport {
         for p in &paths {
             if let Err(e) =
                 scan_file(dir, &spec, p, &ColumnFacts::default(), 0, false).and_then(|(lf, _)| {
-                    lf.limit(0)
-                        .collect()
-                        .map(|_| ())
-                        .map_err(|e| IngestError::Unreadable {
-                            table: spec.name.to_string(),
-                            file: relative(dir, p),
-                            message: e.to_string(),
-                        })
+                    guarded(spec.name, &relative(dir, p), || lf.limit(0).collect()).map(|_| ())
                 })
             {
                 file_errors.push(e.to_string());
@@ -1371,6 +1547,9 @@ mod normalise_tests {
     #[test]
     fn one_pass_normalisers_follow_section_8() {
         assert_eq!(n(norm_text, ""), None);
+        assert_eq!(n(norm_id, " A1 "), Some("A1".into()));
+        assert_eq!(n(norm_id, "a1"), Some("a1".into()));
+        assert_eq!(n(norm_id, "   "), None);
         assert_eq!(n(norm_text, "  x "), Some("  x ".into()));
         assert_eq!(n(norm_lower, "  MediCAID "), Some("medicaid".into()));
         assert_eq!(n(norm_lower, "   "), None);
@@ -1400,5 +1579,83 @@ mod normalise_tests {
         assert_eq!(n(norm_diagnosis_system, "HCPCS"), Some("hcpcs".into()));
         assert_eq!(n(norm_diagnosis_system, " "), None);
         assert_eq!(zfill("+7", 3), "+07");
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    const ELIG: &str = "person_id,birth_date,enrollment_start_date,enrollment_end_date,payer,payer_type\nA1,1980-01-01,2024-01-01,2025-12-31,MO,medicaid\n";
+
+    #[test]
+    fn a_file_that_changes_after_it_was_read_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("eligibility.csv");
+        fs::write(&p, ELIG).unwrap();
+        let spec = &schema::all_tables()[0];
+        let sf = source_file_info(d.path(), spec, &p).unwrap();
+        check_unchanged(spec, &sf.relative, &p, sf.stamp).unwrap();
+        fs::write(&p, &ELIG[..ELIG.len() - 10]).unwrap();
+        let e = check_unchanged(spec, &sf.relative, &p, sf.stamp).unwrap_err();
+        assert!(e.is_input_schema_error());
+        assert!(
+            e.to_string()
+                .contains("eligibility.csv: the file changed while caregap read it"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn damaged_parquet_files_are_errors_not_crashes() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/damaged_parquet");
+        for name in ["footer_out_of_bounds.parquet", "footer_statistics.parquet"] {
+            let d = tempfile::tempdir().unwrap();
+            fs::write(d.path().join("eligibility.csv"), ELIG).unwrap();
+            fs::copy(fixtures.join(name), d.path().join("medical_claim.parquet")).unwrap();
+            let e = read_input_layer(d.path()).unwrap_err();
+            let m = e.to_string();
+            assert!(e.is_input_schema_error(), "{name}: {m}");
+            assert!(
+                m.contains("medical_claim.parquet") && m.contains("the file is damaged"),
+                "{name}: {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_polars_error_over_member_rows_is_cut_short() {
+        // polars itself, reading an unbalanced quote, quotes the rest of the file.
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("medical_claim.csv");
+        let mut text = String::from(
+            "claim_id,claim_line_number,claim_type,person_id,claim_start_date,claim_end_date\nC0,1,professional,A1,\"2025-03-01,2025-03-01\n",
+        );
+        for i in 0..5000 {
+            text.push_str(&format!(
+                "C{i},1,professional,MEMBERSECRET{i},2025-03-01,2025-03-01\n"
+            ));
+        }
+        fs::write(&p, &text).unwrap();
+        let e = LazyCsvReader::new(PlRefPath::new(p.to_string_lossy().as_ref()))
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish()
+            .and_then(|lf| lf.collect())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("MEMBERSECRET"),
+            "the raw message carries rows"
+        );
+        let m = IngestError::unreadable("medical_claim", "medical_claim.csv", &e).to_string();
+        assert!(!m.contains("MEMBERSECRET") && m.len() < 300, "{m}");
+        // caregap's own check stops it first, naming the line of the quote.
+        let elig = d.path().join("eligibility.csv");
+        fs::write(&elig, ELIG).unwrap();
+        let m = read_input_layer(d.path()).unwrap_err().to_string();
+        assert!(
+            m.contains("line 2: a quote") && !m.contains("MEMBERSECRET"),
+            "{m}"
+        );
     }
 }

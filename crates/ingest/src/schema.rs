@@ -6,6 +6,9 @@
 pub enum Kind {
     /// Free text, kept as given (an empty CSV field is null).
     Text,
+    /// An identifier (`person_id`, `claim_id`, NPIs, …): trimmed, case kept; blank is null. A
+    /// padded `" A1"` is the person `A1`, not another one.
+    Id,
     /// Free text compared case-insensitively: trimmed and lower-cased (`payer_type`, `claim_type`).
     Lower,
     /// A code: trimmed and upper-cased (§8).
@@ -55,6 +58,9 @@ pub struct TableSpec {
     pub one_of: Vec<&'static str>,
     /// Key that must be unique: later copies are rejected on the last key column (§8).
     pub unique_key: Vec<&'static str>,
+    /// Closed lists: a column whose (normalised) value must be one of these; any other value
+    /// rejects the row, the reason listing the allowed values.
+    pub allowed: Vec<(&'static str, &'static [&'static str])>,
 }
 
 impl TableSpec {
@@ -147,10 +153,10 @@ pub const HEALTH_HOME_ENROLLMENT: &str = "health_home_enrollment";
 pub fn all_tables() -> Vec<TableSpec> {
     use Kind::*;
     let mut medical = vec![
-        req("claim_id", Text),
+        req("claim_id", Id),
         req("claim_line_number", Int),
         req("claim_type", Lower),
-        req("person_id", Text),
+        req("person_id", Id),
         req("claim_start_date", Date),
         req("claim_end_date", Date),
         opt("claim_line_start_date", Date),
@@ -169,9 +175,9 @@ pub fn all_tables() -> Vec<TableSpec> {
         opt("hcpcs_modifier_3", Code),
         opt("hcpcs_modifier_4", Code),
         opt("hcpcs_modifier_5", Code),
-        opt("rendering_npi", Text),
-        opt("billing_npi", Text),
-        opt("facility_npi", Text),
+        opt("rendering_npi", Id),
+        opt("billing_npi", Id),
+        opt("facility_npi", Id),
         opt("paid_date", Date),
         opt("paid_amount", Decimal),
         opt("allowed_amount", Decimal),
@@ -184,11 +190,7 @@ pub fn all_tables() -> Vec<TableSpec> {
     medical.push(opt("data_source", Text));
 
     let clinical = |date_cols: Vec<Column>, id: &'static str| {
-        let mut cols = vec![
-            opt(id, Text),
-            req("person_id", Text),
-            opt("encounter_id", Text),
-        ];
+        let mut cols = vec![opt(id, Id), req("person_id", Id), opt("encounter_id", Id)];
         cols.extend(date_cols);
         cols.extend([
             opt("normalized_code_type", Lower),
@@ -208,8 +210,8 @@ pub fn all_tables() -> Vec<TableSpec> {
             name: ELIGIBILITY,
             required: true,
             columns: vec![
-                req("person_id", Text),
-                opt("member_id", Text),
+                req("person_id", Id),
+                opt("member_id", Id),
                 opt("gender", Lower),
                 req("birth_date", Date),
                 opt("death_date", Date),
@@ -223,6 +225,9 @@ pub fn all_tables() -> Vec<TableSpec> {
             ordered_dates: vec![("enrollment_start_date", "enrollment_end_date")],
             one_of: vec![],
             unique_key: vec![],
+            // gender (`male`, `female`, `unknown`) is not checked: no measure or output reads
+            // it, and a state file's `M`/`F` would reject whole enrollment spans.
+            allowed: vec![],
         },
         TableSpec {
             name: MEDICAL_CLAIM,
@@ -231,23 +236,24 @@ pub fn all_tables() -> Vec<TableSpec> {
             ordered_dates: vec![("claim_start_date", "claim_end_date")],
             one_of: vec![],
             unique_key: vec!["claim_id", "claim_line_number"],
+            allowed: vec![("claim_type", CLAIM_TYPES)],
         },
         TableSpec {
             name: PHARMACY_CLAIM,
             required: false,
             columns: vec![
-                req("claim_id", Text),
+                req("claim_id", Id),
                 req("claim_line_number", Int),
-                req("person_id", Text),
+                req("person_id", Id),
                 req("dispensing_date", Date),
                 opt("ndc_code", Ndc),
                 // caregap extension: an RxNorm code where no NDC is known (Synthea, OMOP).
-                opt("rxnorm_code", Text),
+                opt("rxnorm_code", Id),
                 opt("days_supply", NonNegativeInt),
                 opt("quantity", Decimal),
                 opt("refills", Int),
-                opt("prescribing_provider_npi", Text),
-                opt("dispensing_provider_npi", Text),
+                opt("prescribing_provider_npi", Id),
+                opt("dispensing_provider_npi", Id),
                 opt("paid_date", Date),
                 opt("paid_amount", Decimal),
                 opt("allowed_amount", Decimal),
@@ -256,6 +262,7 @@ pub fn all_tables() -> Vec<TableSpec> {
             ordered_dates: vec![],
             one_of: vec!["ndc_code", "rxnorm_code"],
             unique_key: vec!["claim_id", "claim_line_number"],
+            allowed: vec![],
         },
         TableSpec {
             name: OBSERVATION,
@@ -264,6 +271,7 @@ pub fn all_tables() -> Vec<TableSpec> {
             ordered_dates: vec![],
             one_of: vec!["normalized_code", "source_code"],
             unique_key: vec![],
+            allowed: vec![],
         },
         TableSpec {
             name: LAB_RESULT,
@@ -275,13 +283,14 @@ pub fn all_tables() -> Vec<TableSpec> {
             ordered_dates: vec![],
             one_of: vec!["normalized_code", "source_code"],
             unique_key: vec![],
+            allowed: vec![],
         },
         TableSpec {
             name: HEALTH_HOME_ENROLLMENT,
             required: false,
             columns: vec![
-                req("person_id", Text),
-                req("health_home_id", Text),
+                req("person_id", Id),
+                req("health_home_id", Id),
                 opt("health_home_type", Lower),
                 req("enrollment_start_date", Date),
                 opt("enrollment_end_date", Date),
@@ -289,9 +298,18 @@ pub fn all_tables() -> Vec<TableSpec> {
             ordered_dates: vec![("enrollment_start_date", "enrollment_end_date")],
             one_of: vec![],
             unique_key: vec![],
+            allowed: vec![("health_home_type", HEALTH_HOME_TYPES)],
         },
     ]
 }
+
+/// `medical_claim.claim_type` (input-layer.md lists `institutional`, `professional`; the Tuva
+/// terminology the input layer follows adds `dental` and `vision`, which caregap reads as
+/// professional claims).
+pub const CLAIM_TYPES: &[&str] = &["institutional", "professional", "dental", "vision"];
+
+/// `health_home_enrollment.health_home_type` (input-layer.md).
+pub const HEALTH_HOME_TYPES: &[&str] = &["cmhc", "pchh"];
 
 /// lab_result needs a date: `result_date`, else `collection_date` (input-layer.md).
 pub const LAB_DATE_COLUMNS: [&str; 2] = ["result_date", "collection_date"];

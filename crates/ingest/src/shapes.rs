@@ -117,9 +117,8 @@ pub fn text_expr(name: &str, kind: Kind, stored: &DataType) -> Expr {
             },
             |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
         ),
-        DataType::Datetime(..) if kind == Kind::Date => {
-            return col(name).dt().date().cast(DataType::String)
-        }
+        DataType::Datetime(..) if kind == Kind::Date => return date_text(col(name).dt().date()),
+        DataType::Date => return date_text(col(name)),
         _ => col(name).cast(DataType::String),
     };
     // A number has lost an NDC's leading zeros: 11 digits again.
@@ -128,6 +127,31 @@ pub fn text_expr(name: &str, kind: Kind, stored: &DataType) -> Expr {
     } else {
         text
     }
+}
+
+/// Days from 1970-01-01 within which a date can be written as text: chrono's calendar ends near
+/// ±262,000 years, and polars panics ("out-of-range date") casting a date beyond it to text.
+const TEXT_DATE_DAYS: i32 = 95_000_000;
+
+/// A date column as `YYYY-MM-DD` text; a date no calendar can show (a corrupt or sentinel
+/// Parquet DATE such as −2^31) as `<n> days after 1970-01-01`, never a panic.
+pub fn date_text(e: Expr) -> Expr {
+    let days = e.clone().to_physical();
+    let ok = days
+        .clone()
+        .gt_eq(lit(-TEXT_DATE_DAYS))
+        .and(days.clone().lt_eq(lit(TEXT_DATE_DAYS)));
+    let shown = when(ok.clone())
+        .then(e)
+        .otherwise(lit(NULL).cast(DataType::Date))
+        .cast(DataType::String);
+    when(ok.or(days.clone().is_null()))
+        .then(shown)
+        .otherwise(concat_str(
+            [days.cast(DataType::String), lit(" days after 1970-01-01")],
+            "",
+            true,
+        ))
 }
 
 /// `true` where a text column stored as a fractional number has a value that is not whole
@@ -241,6 +265,24 @@ mod tests {
         assert_eq!(whole_decimal_text("10133.00"), "10133");
         assert_eq!(whole_decimal_text("10133.50"), "10133.50");
         assert_eq!(whole_decimal_text("7"), "7");
+    }
+
+    #[test]
+    fn dates_beyond_any_calendar_are_text_without_a_panic() {
+        let days = Series::new("d".into(), [Some(0i32), Some(i32::MIN), None, Some(20089)]);
+        let df =
+            DataFrame::new_infer_height(vec![days.cast(&DataType::Date).unwrap().into()]).unwrap();
+        let out = df.lazy().select([date_text(col("d"))]).collect().unwrap();
+        let v: Vec<Option<&str>> = out.column("d").unwrap().str().unwrap().iter().collect();
+        assert_eq!(
+            v,
+            vec![
+                Some("1970-01-01"),
+                Some("-2147483648 days after 1970-01-01"),
+                None,
+                Some("2025-01-01")
+            ]
+        );
     }
 
     #[test]

@@ -1,4 +1,6 @@
 //! Integration tests, one binary. Topic files:
+//! - `bad_values`: values checked for sense and broken files (issue #16), each run in one pass,
+//!   in hash buckets and in person ranges, which must agree.
 //! - `cases`: the data-driven member stories (`shared/cases/*` and `fixtures/cases/**`), each
 //!   a folder of input-layer CSVs with `runs.csv` and `expected.csv`.
 //! - `ingest`: bad input, one test per §8 problem, and format equivalence.
@@ -21,6 +23,7 @@
 //! - `value_sets`: value-set files as users hold them (NCQA / VSAC exports, the value-set map)
 //!   against caregap's own CSV, and the errors naming unknown value sets and code systems.
 
+mod bad_values;
 mod cases;
 mod cli;
 mod common;
