@@ -281,6 +281,23 @@ fn relative(root: &Path, p: &Path) -> String {
         .join("/")
 }
 
+/// A damaged compressed stream is the file's problem (exit status 3); any other I/O error is
+/// the system's.
+fn damaged_or_io(dir: &Path, spec: &TableSpec, path: &Path, e: std::io::Error) -> IngestError {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        IngestError::Malformed {
+            table: spec.name.to_string(),
+            file: relative(dir, path),
+            problem: e.to_string(),
+        }
+    } else {
+        IngestError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    }
+}
+
 /// Read a file's bytes once: its SHA-256 and size, and (a CSV) the structure of its rows
 /// ([`structure::digest`]); a broken structure is an error naming the file.
 fn digest_file(
@@ -292,10 +309,7 @@ fn digest_file(
         Some(Format::Csv(sep)) => Some(sep),
         _ => None,
     };
-    let d = structure::digest(path, separator).map_err(|e| IngestError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let d = structure::digest(path, separator).map_err(|e| damaged_or_io(dir, spec, path, e))?;
     let problem = match separator {
         Some(_) => d.problem.clone(),
         None => guarded(spec.name, &relative(dir, path), || {
@@ -395,7 +409,7 @@ pub(crate) fn scan_raw(
         // polars reads a header that is not UTF-8 lossily and renames a second copy of a name
         // `…_duplicated_0`: both would pass unnoticed.
         let names = structure::header_of(path, sep)
-            .map_err(io)?
+            .map_err(|e| damaged_or_io(dir, spec, path, e))?
             .map_err(malformed)?;
         let (canon, alias) = PERSON_ID_ALIAS;
         let mut sorted: Vec<&String> = names.iter().collect();

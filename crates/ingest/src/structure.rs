@@ -231,13 +231,13 @@ pub fn header_of(path: &Path, separator: u8) -> std::io::Result<Result<Vec<Strin
     drop(f);
     let reader = BufReader::new(fs::File::open(path)?);
     let mut src = ByteSourceReader::try_new(reader, SupportedCompression::check(&head[..n]))
-        .map_err(std::io::Error::other)?;
+        .map_err(|e| damaged(format!("the compressed data is damaged: {e}")))?;
     let mut header: Vec<u8> = Vec::new();
     let mut in_quote = false;
     'read: while header.len() < MAX_HEADER {
         let (chunk, read) = src
             .read_next_slice(&Vec::new().into(), 1 << 16, None)
-            .map_err(|e| std::io::Error::other(format!("decompressing: {e}")))?;
+            .map_err(|e| damaged(format!("the compressed data is damaged: {e}")))?;
         if read == 0 {
             break;
         }
@@ -258,6 +258,13 @@ pub fn header_of(path: &Path, separator: u8) -> std::io::Result<Result<Vec<Strin
     })
 }
 
+/// An I/O error that means the file's bytes are damaged (a truncated or corrupt gzip or zstd
+/// stream), not that the file could not be read: the caller reports it as the file's problem
+/// (exit status 3), not as a system error.
+fn damaged(msg: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
+}
+
 /// [`CsvScan`] over the decompressed bytes of a gzip or zstd file.
 fn scan_compressed(path: &Path, separator: u8) -> std::io::Result<CsvScan> {
     let mut f = fs::File::open(path)?;
@@ -266,12 +273,12 @@ fn scan_compressed(path: &Path, separator: u8) -> std::io::Result<CsvScan> {
     drop(f);
     let reader = BufReader::new(fs::File::open(path)?);
     let mut src = ByteSourceReader::try_new(reader, SupportedCompression::check(&head[..n]))
-        .map_err(std::io::Error::other)?;
+        .map_err(|e| damaged(format!("the compressed data is damaged: {e}")))?;
     let mut scan = CsvScan::new(separator);
     loop {
         let (chunk, read) = src
             .read_next_slice(&Vec::new().into(), 1 << 20, None)
-            .map_err(|e| std::io::Error::other(format!("decompressing: {e}")))?;
+            .map_err(|e| damaged(format!("the compressed data is damaged: {e}")))?;
         if read == 0 {
             break;
         }

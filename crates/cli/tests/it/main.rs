@@ -4,6 +4,8 @@
 //! - `cases`: the data-driven member stories (`shared/cases/*` and `fixtures/cases/**`), each
 //!   a folder of input-layer CSVs with `runs.csv` and `expected.csv`.
 //! - `ingest`: bad input, one test per §8 problem, and format equivalence.
+//! - `hostile`: 30+ malformed files (corrupt Parquet, FIFOs, bad UTF-8, …) end in a documented
+//!   exit status naming the file, with no panic, no internal dump and no member data.
 //! - `import`: the importers on exports as users have them: the cases of `fixtures/import/`
 //!   (empty, malformed, oddly named tables) and the shared/data samples re-cased.
 //! - `synth`: generator determinism and agreement with its planted ground truth.
@@ -28,6 +30,7 @@ mod cases;
 mod cli;
 mod common;
 mod data_loss;
+mod hostile;
 mod import;
 mod ingest;
 mod operations;
