@@ -72,6 +72,8 @@ pub struct DataQuality {
     /// The limit in force: the largest share of rows rejected (and of accepted rows orphaned)
     /// a table may have before the run fails with exit 4.
     pub max_reject_rate: f64,
+    /// Accepted medical claim lines dated (claim_start_date) in the measurement period.
+    pub claim_lines_in_period: u64,
     pub rejects_by_reason: BTreeMap<String, BTreeMap<String, u64>>,
     pub tables_absent: Vec<String>,
     /// Claim lines with diagnosis codes in a system for which no value set is loaded.
@@ -364,6 +366,7 @@ impl Manifest {
                 max_reject_rate: opts
                     .max_reject_rate
                     .unwrap_or(crate::pipeline::DEFAULT_MAX_REJECT_RATE),
+                claim_lines_in_period: facts.claim_lines_in_period,
                 rejects_by_reason: rejects_by_reason(rejects)?,
                 tables_absent: facts.tables_absent.clone(),
                 lines_dx_system_without_value_set: facts.lines_dx_system_without_value_set,

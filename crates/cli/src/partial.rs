@@ -56,6 +56,9 @@ pub struct PartialFacts {
     /// Accepted rows per table whose person has no accepted eligibility row.
     #[serde(default)]
     pub rows_orphaned: BTreeMap<String, usize>,
+    /// Accepted medical claim lines whose claim_start_date is in the measurement period.
+    #[serde(default)]
+    pub claim_lines_in_period: u64,
     pub tables_absent: Vec<String>,
     pub payer_types_seen: BTreeMap<String, u64>,
     pub eligibility_rows_covered: u64,
@@ -159,6 +162,7 @@ impl Partial {
             add_map(&mut facts.rows_read, &f.rows_read);
             add_map(&mut facts.rows_rejected, &f.rows_rejected);
             add_map(&mut facts.rows_orphaned, &f.rows_orphaned);
+            facts.claim_lines_in_period += f.claim_lines_in_period;
             add_map(&mut facts.payer_types_seen, &f.payer_types_seen);
             facts.tables_absent.retain(|t| f.tables_absent.contains(t));
             facts.eligibility_rows_covered += f.eligibility_rows_covered;

@@ -174,6 +174,11 @@ pub fn data_loss(m: &Manifest, limit: f64) -> Vec<String> {
             out.push(format!(
                 "no medical claim line belongs to a person with an accepted eligibility row ({read} read, {accepted} accepted)"
             ));
+        } else if dq.claim_lines_in_period == 0 {
+            out.push(format!(
+                "no accepted medical claim line is dated in the measurement period {}..{} ({accepted} lines, all outside it): check --period",
+                m.parameters.period_start, m.parameters.period_end
+            ));
         }
     }
     out
@@ -688,6 +693,7 @@ fn compute_partial(
         rows_read,
         rows_rejected,
         rows_orphaned,
+        claim_lines_in_period: claim_lines_in_period(input, p)?,
         tables_absent,
         payer_types_seen: seen,
         eligibility_rows_covered: covered,
@@ -858,6 +864,21 @@ fn orphaned_rows(input: &InputLayer, paid: &PaidInputs) -> Result<BTreeMap<Strin
         out.insert(name.to_string(), n as usize);
     }
     Ok(out)
+}
+
+/// Accepted medical claim lines whose claim_start_date is in the measurement period.
+fn claim_lines_in_period(input: &InputLayer, p: &caregap_transform::Params) -> Result<u64> {
+    use caregap_transform::params::date_lit;
+    let n = input
+        .lazy("medical_claim")
+        .filter(
+            col("claim_start_date")
+                .gt_eq(date_lit(p.period_start))
+                .and(col("claim_start_date").lt_eq(date_lit(p.period_end))),
+        )
+        .select([len().cast(DataType::Int64).alias("n")])
+        .collect()?;
+    Ok(n.column("n")?.i64()?.get(0).unwrap_or(0) as u64)
 }
 
 /// `caregap validate`: read every table, report every problem, write nothing.

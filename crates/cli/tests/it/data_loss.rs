@@ -242,3 +242,15 @@ fn orphan_counts_are_the_same_in_buckets() {
     assert_eq!(seen[0]["medical_claim"], 2);
     assert!(seen.iter().all(|s| *s == seen[0]), "{seen:?}");
 }
+
+#[test]
+fn a_period_with_no_claim_fails() {
+    // Every claim line is dated 2024; the period is 2025: everyone would be ineligible and
+    // every measure empty.
+    let (elig, claims) = population(40, "2024-03-01");
+    assert_fails_and_keeps_the_good_output(
+        &elig,
+        &claims,
+        "no accepted medical claim line is dated in the measurement period 2025-01-01..2025-12-31 (40 lines, all outside it)",
+    );
+}
