@@ -9,15 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use caregap_cli::pipeline::{self, RunOptions};
-use caregap_transform::Params;
-use chrono::NaiveDate;
+use caregap_cli::pipeline;
 use polars::prelude::*;
 use serde_json::Value;
 
 use crate::common::{root, shared};
+use crate::stories::{self, get, read_csv_strings, read_runs, story_dirs};
 
 /// Outputs the pipeline produces today; facts about any other output are pending.
 const PRODUCED: &[&str] = &[
@@ -57,61 +56,6 @@ struct Fact {
     run: String,
     line: usize,
     file: &'static str,
-}
-
-#[derive(Debug, Clone)]
-struct Run {
-    name: String,
-    input: String,
-    period_start: NaiveDate,
-    period_end: NaiveDate,
-    as_of: NaiveDate,
-    lookback_start: NaiveDate,
-    coverage_types: String,
-    value_sets: String,
-    /// Optional column: a value-set map file (`--value-set-map`).
-    value_set_map: String,
-    exit: String,
-    message_contains: String,
-}
-
-fn read_csv_strings(path: &Path) -> DataFrame {
-    LazyCsvReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .finish()
-        .and_then(|l| l.collect())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn get(df: &DataFrame, col: &str, i: usize) -> String {
-    df.column(col)
-        .ok()
-        .and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_string)))
-        .unwrap_or_default()
-}
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| panic!("bad date {s}"))
-}
-
-fn read_runs(dir: &Path) -> Vec<Run> {
-    let df = read_csv_strings(&dir.join("runs.csv"));
-    (0..df.height())
-        .map(|i| Run {
-            name: get(&df, "run", i),
-            input: get(&df, "input", i),
-            period_start: date(&get(&df, "period_start", i)),
-            period_end: date(&get(&df, "period_end", i)),
-            as_of: date(&get(&df, "as_of", i)),
-            lookback_start: date(&get(&df, "lookback_start", i)),
-            coverage_types: get(&df, "coverage_types", i),
-            value_sets: get(&df, "value_sets", i),
-            value_set_map: get(&df, "value_set_map", i),
-            exit: get(&df, "exit", i),
-            message_contains: get(&df, "message_contains", i),
-        })
-        .collect()
 }
 
 fn read_facts(path: &Path, file: &'static str) -> Vec<Fact> {
@@ -376,37 +320,9 @@ fn run_story(dir: &Path, tally: &mut Tally) {
     ));
     for run in read_runs(dir) {
         let tmp = tempfile::tempdir().unwrap();
-        let input = if run.input.is_empty() || run.input == "." {
-            dir.to_path_buf()
-        } else {
-            dir.join(&run.input)
-        };
-        let mut params = Params::for_period(run.period_start, run.period_end).unwrap();
-        params.as_of = run.as_of;
-        params.lookback_start = run.lookback_start;
-        let cov = if run.coverage_types.is_empty() {
-            "medicaid".to_string()
-        } else {
-            run.coverage_types.clone()
-        };
-        let params = params.with_coverage_types(cov.split(','));
-        let value_sets: Vec<PathBuf> = run
-            .value_sets
-            .split(';')
-            .filter(|s| !s.is_empty())
-            .map(|s| dir.join(s))
-            .collect();
-        let value_set_map = (!run.value_set_map.is_empty()).then(|| dir.join(&run.value_set_map));
-        let opts = {
-            let mut o = RunOptions::new(input, tmp.path().join("out"), params);
-            o.value_sets = value_sets.clone();
-            o.value_set_map = value_set_map.clone();
-            // Member stories are a few rows each, many of them rejected or orphaned on
-            // purpose: the default 5 % data-loss limit would stop them (it has its own tests
-            // in scheduled.rs).
-            o.max_reject_rate = Some(1.0);
-            o
-        };
+        let value_sets = stories::value_sets(dir, &run);
+        let value_set_map = stories::value_set_map(dir, &run);
+        let opts = stories::run_options(dir, &run, tmp.path().join("out"));
         let result = pipeline::run(&opts);
         if result.is_ok() {
             // The same story in 3 person buckets, merged, gives byte-identical outputs,
@@ -526,24 +442,6 @@ fn run_story(dir: &Path, tally: &mut Tally) {
             }
         }
     }
-}
-
-fn story_dirs(base: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = fs::read_dir(base) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                if p.join("runs.csv").exists() {
-                    out.push(p);
-                } else {
-                    out.extend(story_dirs(&p));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn run_all(base: &Path, min_stories: usize) {

@@ -1,4 +1,6 @@
 //! Integration tests, one binary. Topic files:
+//! - `behaviour`: the behaviour lock of issue #17: the SHA-256 of every output of every story and
+//!   of a 20,000-person synthetic run, unchanged (`fixtures/behaviour/sha256.txt`, `BLESS=1`).
 //! - `bad_values`: values checked for sense and broken files (issue #16), each run in one pass,
 //!   in hash buckets and in person ranges, which must agree.
 //! - `cases`: the data-driven member stories (`shared/cases/*` and `fixtures/cases/**`), each
@@ -20,12 +22,15 @@
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
 //! - `scale`: person buckets — byte-identical outputs whatever the buckets, threads or way of
 //!   running them; Spark's bucket function; merges that would lose or double persons refused.
+//! - `stories`: finding member-story folders and reading their `runs.csv` (for `cases` and
+//!   `behaviour`).
 //! - `scheduled`: the bad-input suite, atomic/locked outputs, pipeline files, exit statuses,
 //!   JSON logs and property tests.
 //! - `value_sets`: value-set files as users hold them (NCQA / VSAC exports, the value-set map)
 //!   against caregap's own CSV, and the errors naming unknown value sets and code systems.
 
 mod bad_values;
+mod behaviour;
 mod cases;
 mod cli;
 mod common;
@@ -38,5 +43,6 @@ mod real_data;
 mod report;
 mod scale;
 mod scheduled;
+mod stories;
 mod synth;
 mod value_sets;
