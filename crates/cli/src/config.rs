@@ -147,10 +147,7 @@ impl PipelineFile {
             bail!(UsageError("coverage_types is empty".into()));
         }
         if let Some(ms) = &self.measures {
-            let known: Vec<&str> = caregap_transform::measures::MEASURES
-                .iter()
-                .map(|m| m.0)
-                .collect();
+            let known = caregap_transform::measures::ids();
             for m in ms {
                 if !known.contains(&m.as_str()) {
                     bail!(UsageError(format!(

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use caregap_ingest::InputLayer;
-use caregap_transform::encounters::PersonEvents;
+use caregap_transform::events::PersonEvents;
 use caregap_transform::measures::{GapRow, Status};
 use caregap_transform::params::{in_list, is_covered_payer};
 use caregap_transform::utilization::{BootstrapSettings, UtilizationQuality};

@@ -15,9 +15,7 @@ use caregap_report::suppress::SuppressionRule;
 use caregap_report::write_parquet_atomic;
 use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs, UtilizationPartial};
 use caregap_transform::value_sets::ValueSetMap;
-use caregap_transform::{
-    conditions, eligibility, encounters, measures, summary, Params, ValueSets,
-};
+use caregap_transform::{conditions, eligibility, events, measures, summary, Params, ValueSets};
 use polars::prelude::*;
 
 use crate::manifest::{self, Manifest, RunFacts, StageTiming};
@@ -625,6 +623,7 @@ fn compute_partial(
     bucket: Option<(u32, u32)>,
 ) -> Result<Partial> {
     let p = &opts.params;
+    let ctx = measures::Context::new(p);
     let conds = timer.time(
         "conditions",
         || Ok(conditions::conditions(input, vs, p)?.collect()?),
@@ -640,8 +639,9 @@ fn compute_partial(
     let (people, paid) = timer.time(
         "encounters",
         || {
-            let paid = encounters::paid_by_person_month(input)?.collect()?;
-            let people = encounters::build_person_events(input, vs, p, &conds, &elig, &paid)?;
+            let paid = events::paid_by_person_month(input)?.collect()?;
+            let people =
+                events::build_person_events(input, vs, p, &ctx.needs, &conds, &elig, &paid)?;
             Ok((people, paid))
         },
         |(people, _): &(Vec<_>, DataFrame)| people.len(),
@@ -649,7 +649,7 @@ fn compute_partial(
     let gap_rows = timer.time(
         "measures",
         || {
-            let mut rows = measures::evaluate_all(&people, p);
+            let mut rows = measures::evaluate_all(&people, &ctx);
             if let Some(keep) = &opts.measures {
                 for r in &mut rows {
                     r.retain(|g| keep.iter().any(|k| k == g.measure));
@@ -660,9 +660,8 @@ fn compute_partial(
         |r: &Vec<Vec<measures::GapRow>>| r.iter().map(Vec::len).sum(),
     )?;
     let care_gaps = measures::care_gaps_frame(&people, &gap_rows)?;
-    let in_force: Vec<&str> = measures::MEASURES
-        .iter()
-        .map(|m| m.0)
+    let in_force: Vec<&str> = measures::ids()
+        .into_iter()
         .filter(|m| {
             opts.measures
                 .as_ref()

@@ -50,45 +50,6 @@ pub struct ReportInput<'a> {
     pub eligibility: &'a DataFrame,
 }
 
-/// Measure names an evaluator recognises, in report order.
-pub const MEASURE_NAMES: [(&str, &str); 11] = [
-    (
-        "fuh_7",
-        "Follow-up after hospitalization for mental illness, 7 days",
-    ),
-    (
-        "fuh_30",
-        "Follow-up after hospitalization for mental illness, 30 days",
-    ),
-    ("tcm_7", "Transitional care after discharge, 7 days"),
-    (
-        "fum_7",
-        "Follow-up after ED visit for mental illness, 7 days",
-    ),
-    (
-        "fum_30",
-        "Follow-up after ED visit for mental illness, 30 days",
-    ),
-    (
-        "fua_7",
-        "Follow-up after ED visit for substance use, 7 days",
-    ),
-    (
-        "fua_30",
-        "Follow-up after ED visit for substance use, 30 days",
-    ),
-    ("cbp", "Controlling high blood pressure"),
-    ("hba1c_poor", "HbA1c poor control (>9.0 %), lower is better"),
-    (
-        "ssd",
-        "Diabetes screening for people with schizophrenia or bipolar disorder on antipsychotics",
-    ),
-    (
-        "pcr_30",
-        "All-cause readmissions within 30 days, lower is better",
-    ),
-];
-
 // ---------------------------------------------------------------------------------------------
 // Frame access.
 
@@ -449,7 +410,7 @@ fn care_gaps_section(inp: &ReportInput) -> Markup {
         section id="care-gaps" {
             h2 { "2. Care gaps" }
             p { "For each measure: the eligible population, exclusions, denominator (open + closed) and numerator (closed; open for the inverse measures HbA1c poor control and readmissions), with the rate and its 95 % Wilson interval. Health Home enrollees are rows attributed to a Health Home on the index date; \u{201c}eligible, not enrolled\u{201d} are rows of people on the outreach list." }
-            @for (measure, name) in MEASURE_NAMES {
+            @for (measure, name) in caregap_transform::measures::all().map(|m| (m.id, m.name)) {
                 h3 id={ "measure-" (measure) } { (name) " " span.code { "(" (measure) ")" } }
                 table.data {
                     thead { tr { th scope="col" { "Group" } th scope="col" { "Eligible" } th scope="col" { "Excluded" } th scope="col" { "Denominator" } th scope="col" { "Numerator" } th scope="col" { "Rate" } th scope="col" { "95 % interval" } } }

@@ -19,8 +19,8 @@
 pub mod claims;
 pub mod conditions;
 pub mod eligibility;
-pub mod encounters;
 pub mod error;
+pub mod events;
 pub mod measures;
 pub mod params;
 pub mod summary;

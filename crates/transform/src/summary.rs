@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use crate::encounters::PersonEvents;
+use crate::events::PersonEvents;
 use crate::measures::{lower_is_better, GapRow, Status};
 
 /// z for a two-sided 95 % interval.

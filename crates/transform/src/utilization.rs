@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::encounters::{month_index, month_start, PersonEvents};
+use crate::events::{month_index, month_start, PersonEvents};
 use crate::params::{epoch_days, Params};
 
 /// Bootstrap settings (§5).
@@ -204,7 +204,7 @@ pub struct PaidInputs {
 }
 
 impl PaidInputs {
-    /// From the input and its [`crate::encounters::paid_by_person_month`] frame (computed once
+    /// From the input and its [`crate::events::paid_by_person_month`] frame (computed once
     /// per run or bucket and shared with the person events: each computation is a group-by
     /// over every claim line).
     pub fn from_paid(input: &caregap_ingest::InputLayer, paid: &DataFrame) -> PolarsResult<Self> {

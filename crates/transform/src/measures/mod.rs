@@ -1,6 +1,9 @@
-//! Care-gap measures (spec §4, §9): one module per measure family, each built from the shared
-//! primitives here and in [`crate::encounters`] (index events, follow-up windows, continuous
-//! enrollment, attribution).
+//! Care-gap measures (spec §4, §9): the [`REGISTRY`] of measure families, one module each, built
+//! from the event tables of [`crate::events`] and the shared primitives here (index windows,
+//! follow-up windows, evidence). Each module declares its measures ([`Measure`]: id, name,
+//! steward, source, version, kind, direction, age bands, spec), what it asks of the event
+//! tables ([`Uses`]) and functions named after its populations — eligible population,
+//! exclusions in order, numerator — each with its rule in words above it.
 //!
 //! **Evaluation order (§4, §9).** An event that fails the *eligible population* produces no
 //! row; then the *exclusions*, in order, mark the row `excluded` with the first reason that
@@ -19,12 +22,14 @@ pub mod hba1c;
 pub mod pcr;
 pub mod ssd;
 pub mod tcm;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::encounters::PersonEvents;
+use crate::events::{Needs, PersonEvents, Uses};
 use crate::params::{epoch_days, from_epoch_days, minus_one_year, Params};
 
 /// A row's status (§4).
@@ -59,24 +64,162 @@ pub mod reason {
     pub const DIABETES: &str = "diabetes";
 }
 
-/// Every measure caregap computes, with whether a lower rate is better (inverse measures).
-pub const MEASURES: [(&str, bool); 11] = [
-    ("fuh_7", false),
-    ("fuh_30", false),
-    ("tcm_7", false),
-    ("fum_7", false),
-    ("fum_30", false),
-    ("fua_7", false),
-    ("fua_30", false),
-    ("cbp", false),
-    ("hba1c_poor", true),
-    ("ssd", false),
-    ("pcr_30", true),
+/// What a measure counts: one row per index event, one per person, or a rate of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// One row per index event (a discharge, an ED visit).
+    Episode,
+    /// One row per person in the eligible population.
+    Person,
+    /// Events per member-months (no `care_gaps` rows).
+    Rate,
+}
+
+impl Kind {
+    /// The kind as the registry listing writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Episode => "episode",
+            Kind::Person => "person",
+            Kind::Rate => "rate",
+        }
+    }
+}
+
+/// An age band a measure is reported in: `min ..= max` years (`max` None: and older).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AgeBand {
+    pub min: i32,
+    pub max: Option<i32>,
+}
+
+/// `min ..= max` years.
+pub const fn band(min: i32, max: i32) -> AgeBand {
+    AgeBand {
+        min,
+        max: Some(max),
+    }
+}
+
+/// `min` years and older.
+pub const fn from_age(min: i32) -> AgeBand {
+    AgeBand { min, max: None }
+}
+
+/// One measure: its identity and facts. Every list of measures (the summary, the report, the
+/// `--measures` check, `caregap measures`, the docs) reads these.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Measure {
+    /// The id in `care_gaps.measure` and `measure_summary.measure`.
+    pub id: &'static str,
+    /// The name an evaluator recognises (the report shows it).
+    pub name: &'static str,
+    /// Who stewards the measure this one follows.
+    pub steward: &'static str,
+    /// The public definition it follows.
+    pub source: &'static str,
+    /// The version of caregap's specification it implements.
+    pub version: &'static str,
+    pub kind: Kind,
+    /// An inverse measure: `open` is the numerator and a lower rate is better.
+    pub lower_is_better: bool,
+    /// The age bands it is reported in (Health Home Core Set), for stratified reporting.
+    pub age_bands: &'static [AgeBand],
+    /// Where its rule is specified.
+    pub spec: &'static str,
+}
+
+/// A measure family: one module, the measures it computes together, the value sets it reads
+/// from the event tables, and its evaluation.
+pub struct Family {
+    /// The module (`crates/transform/src/measures/<module>.rs`).
+    pub module: &'static str,
+    pub measures: &'static [Measure],
+    /// What it asks of the event tables (tags, conditions, dispensings).
+    pub uses: Uses,
+    /// Every value set its rules read beyond `uses` (checked to exist when a run starts).
+    pub value_sets: &'static [&'static str],
+    /// Every row of one person, before attribution and the hospice pass.
+    pub evaluate: fn(&PersonEvents, &Context) -> Vec<GapRow>,
+}
+
+/// Every measure family caregap computes, in report order: adding a measure is a module and
+/// a line here.
+pub static REGISTRY: &[&Family] = &[
+    &fuh::FAMILY,
+    &tcm::FAMILY,
+    &fum_fua::FAMILY,
+    &cbp::FAMILY,
+    &hba1c::FAMILY,
+    &ssd::FAMILY,
+    &pcr::FAMILY,
 ];
+
+/// Every measure, in report order.
+pub fn all() -> impl Iterator<Item = &'static Measure> {
+    REGISTRY.iter().flat_map(|f| f.measures.iter())
+}
+
+/// The measure `id`, if caregap computes it.
+pub fn find(id: &str) -> Option<&'static Measure> {
+    all().find(|m| m.id == id)
+}
+
+/// Every measure id, in report order.
+pub fn ids() -> Vec<&'static str> {
+    all().map(|m| m.id).collect()
+}
 
 /// Whether a lower rate is better for `measure`.
 pub fn lower_is_better(measure: &str) -> bool {
-    MEASURES.iter().any(|(m, inv)| *m == measure && *inv)
+    find(measure).is_some_and(|m| m.lower_is_better)
+}
+
+/// What every registered family asks of the event tables.
+pub fn needs() -> Needs {
+    Needs::of(REGISTRY.iter().map(|f| &f.uses))
+}
+
+/// Every value set the event tables and the registered measures read, in order.
+pub fn value_sets_read() -> Vec<&'static str> {
+    let mut v = crate::events::value_sets();
+    let more = needs().value_sets();
+    for s in more
+        .into_iter()
+        .chain(REGISTRY.iter().flat_map(|f| f.value_sets.iter().copied()))
+    {
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    v
+}
+
+/// The value sets the measures and event tables read that are not caregap sets (a misspelling
+/// in code): checked when a run starts, so it is an error instead of a set matching nothing.
+pub fn unknown_value_sets() -> Vec<&'static str> {
+    value_sets_read()
+        .into_iter()
+        .filter(|s| !crate::value_sets::is_known_set(s))
+        .collect()
+}
+
+/// The run's dates and the declared needs: what every evaluation reads besides the person.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub period: Period,
+    pub needs: Needs,
+}
+
+impl Context {
+    /// The context of a run with parameters `p` and the registry's needs.
+    pub fn new(p: &Params) -> Self {
+        Context {
+            period: Period::new(p),
+            needs: needs(),
+        }
+    }
 }
 
 /// How a row came out, before attribution and the hospice pass.
@@ -217,15 +360,11 @@ pub fn first_in_window<T>(
 
 /// Every measure for one person, attributed, with hospice applied; sorted by (measure,
 /// index_date).
-pub fn evaluate_person(pe: &PersonEvents, period: &Period) -> Vec<GapRow> {
-    let mut rows = Vec::new();
-    rows.extend(fuh::evaluate(pe, period));
-    rows.extend(tcm::evaluate(pe, period));
-    rows.extend(fum_fua::evaluate(pe, period));
-    rows.extend(cbp::evaluate(pe, period));
-    rows.extend(hba1c::evaluate(pe, period));
-    rows.extend(ssd::evaluate(pe, period));
-    rows.extend(pcr::evaluate(pe, period));
+pub fn evaluate_person(pe: &PersonEvents, ctx: &Context) -> Vec<GapRow> {
+    let mut rows: Vec<GapRow> = REGISTRY
+        .iter()
+        .flat_map(|f| (f.evaluate)(pe, ctx))
+        .collect();
     for r in &mut rows {
         if pe.hospice {
             r.status = Status::Excluded;
@@ -240,11 +379,10 @@ pub fn evaluate_person(pe: &PersonEvents, period: &Period) -> Vec<GapRow> {
 }
 
 /// Evaluate every person (in parallel; the result is in person order, whatever the threads).
-pub fn evaluate_all(people: &[PersonEvents], p: &Params) -> Vec<Vec<GapRow>> {
-    let period = Period::new(p);
+pub fn evaluate_all(people: &[PersonEvents], ctx: &Context) -> Vec<Vec<GapRow>> {
     people
         .par_iter()
-        .map(|pe| evaluate_person(pe, &period))
+        .map(|pe| evaluate_person(pe, ctx))
         .collect()
 }
 

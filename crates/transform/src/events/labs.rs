@@ -1,0 +1,173 @@
+//! **Lab results** (§1, §8), both dated in the measurement period:
+//!
+//! - `hba1c_result` — one row per lab result in `hba1c` (LOINC) and per claim line with a CPT
+//!   II HbA1c result code: `date` (result_date else collection_date; the line's service
+//!   date), `id`, `code` (the LOINC or CPT II code matched), `value` (the §8 value in %, or
+//!   none when the result does not count for control).
+//! - `glycemic_test` — one row per glucose or HbA1c test of any kind: lab results in `hba1c` or
+//!   `glucose_test` (LOINC), claim lines in `glucose_test` / `hba1c_test` (CPT) or with a CPT
+//!   II HbA1c code: `date`, `id`.
+
+use polars::prelude::*;
+
+use super::{push_dated, Build, PersonEvents, Rows};
+use crate::params::in_list;
+
+/// The value sets lab events read.
+pub const VALUE_SETS: &[&str] = &["hba1c", "glucose_test", "hba1c_test"];
+/// CPT II HbA1c result codes and the value each stands for (§1).
+pub const CPT2_HBA1C: [(&str, f64); 4] = [
+    ("3044F", 6.9),
+    ("3051F", 7.9),
+    ("3052F", 9.0),
+    ("3046F", 9.1),
+];
+
+/// An HbA1c result; `value` None = a test that does not count for control.
+#[derive(Debug, Clone)]
+pub struct Hba1c {
+    pub date: i32,
+    pub id: Option<String>,
+    /// The LOINC or CPT II code that made it a result.
+    pub code: Option<String>,
+    pub value: Option<f64>,
+}
+
+/// A plain decimal (§8 HbA1c): digits with an optional sign and fraction.
+fn plain_decimal(e: Expr) -> Expr {
+    when(
+        e.clone()
+            .str()
+            .contains(lit(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"), false),
+    )
+    .then(e.cast(DataType::Float64))
+    .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+/// §8 HbA1c result: trimmed, one trailing `%` removed, trimmed again, a plain decimal; the
+/// unit (normalized, else source) must be null or `%`.
+pub fn hba1c_value() -> Expr {
+    let t = col("result").str().strip_chars(lit(NULL));
+    let t = when(t.clone().str().ends_with(lit("%")))
+        .then(
+            t.clone()
+                .str()
+                .slice(lit(0), t.clone().str().len_chars() - lit(1u32)),
+        )
+        .otherwise(t)
+        .str()
+        .strip_chars(lit(NULL));
+    let unit = coalesce(&[col("normalized_units"), col("source_units")])
+        .str()
+        .strip_chars(lit(NULL));
+    let unit_ok = unit
+        .clone()
+        .is_null()
+        .or(unit.clone().eq(lit("")))
+        .or(unit.eq(lit("%")));
+    when(unit_ok)
+        .then(plain_decimal(t))
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+fn labs(b: &Build) -> LazyFrame {
+    b.input.lazy("lab_result").with_columns([
+        coalesce(&[col("normalized_code"), col("source_code")]).alias("code"),
+        coalesce(&[col("result_date"), col("collection_date")]).alias("date"),
+    ])
+}
+
+fn cpt2_hba1c_codes() -> Vec<&'static str> {
+    CPT2_HBA1C.iter().map(|x| x.0).collect()
+}
+
+/// The `hba1c_result` table with `pidx`, sorted by (pidx, date, id).
+pub fn hba1c_table(b: &Build) -> PolarsResult<LazyFrame> {
+    let lab = labs(b)
+        .filter(b.vs.matches("hba1c", "loinc", col("code")))
+        .select([
+            col("person_id"),
+            col("date"),
+            col("lab_result_id").alias("id"),
+            col("code"),
+            hba1c_value().alias("v"),
+        ]);
+    let mut e = lit(NULL).cast(DataType::Float64);
+    for (code, v) in CPT2_HBA1C.iter().rev() {
+        e = when(col("hcpcs_code").eq(lit(*code)))
+            .then(lit(*v))
+            .otherwise(e);
+    }
+    let cpt = b
+        .lines
+        .clone()
+        .filter(in_list(col("hcpcs_code"), &cpt2_hba1c_codes()))
+        .select([
+            col("person_id"),
+            col("date"),
+            col("claim_id").alias("id"),
+            col("hcpcs_code").alias("code"),
+            e.alias("v"),
+        ]);
+    Ok(b.with_pidx(concat([lab, cpt], UnionArgs::default())?)
+        .filter(b.in_mp(col("date")))
+        .sort(["pidx", "date", "id"], Default::default()))
+}
+
+/// The `glycemic_test` table with `pidx`, sorted by (pidx, date, id).
+pub fn glycemic_table(b: &Build) -> PolarsResult<LazyFrame> {
+    let vs = b.vs;
+    let tests = concat(
+        [
+            labs(b)
+                .filter(vs.matches("hba1c", "loinc", col("code")).or(vs.matches(
+                    "glucose_test",
+                    "loinc",
+                    col("code"),
+                )))
+                .select([
+                    col("person_id"),
+                    col("date"),
+                    col("lab_result_id").alias("id"),
+                ]),
+            b.lines
+                .clone()
+                .filter(
+                    vs.matches("glucose_test", "hcpcs", col("hcpcs_code"))
+                        .or(vs.matches("hba1c_test", "hcpcs", col("hcpcs_code")))
+                        .or(in_list(col("hcpcs_code"), &cpt2_hba1c_codes())),
+                )
+                .select([col("person_id"), col("date"), col("claim_id").alias("id")]),
+        ],
+        UnionArgs::default(),
+    )?;
+    Ok(b.with_pidx(tests)
+        .filter(b.in_mp(col("date")))
+        .sort(["pidx", "date", "id"], Default::default()))
+}
+
+/// Fill every person's HbA1c results and glycemic tests.
+pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
+    let a1c = hba1c_table(b)?.collect()?;
+    let r = Rows { df: &a1c };
+    for ((((i, d), id), code), v) in r
+        .idx("pidx")?
+        .into_iter()
+        .zip(r.date("date")?)
+        .zip(r.str("id")?)
+        .zip(r.str("code")?)
+        .zip(r.f64("v")?)
+    {
+        if let Some(d) = d {
+            people[i as usize].hba1c.push(Hba1c {
+                date: d,
+                id,
+                code,
+                value: v,
+            });
+        }
+    }
+    push_dated(&glycemic_table(b)?.collect()?, "date", "id", people, |pe| {
+        &mut pe.glycemic_tests
+    })
+}

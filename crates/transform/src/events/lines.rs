@@ -1,0 +1,173 @@
+//! **Classified claim lines**: every medical claim line once, with the §1 classes and the tags
+//! the registered measures declared ([`super::Needs`]). Every event table that starts from
+//! claim lines (stays, ED visits, visits, BP and HbA1c CPT II codes, dispensings by HCPCS, the
+//! period flags) starts from this narrow frame instead of re-matching the claims.
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `person_id`, `claim_id`, `claim_line_number`, dates, `diagnosis_code_1`, `hcpcs_code` | the raw line |
+//! | `date` | the service date (§1: claim_line_start_date, else claim_start_date) |
+//! | `acute` | an acute inpatient stay line (bill type 11x, §1) |
+//! | `nonacute` | an institutional line of bill type 21x, 22x, 18x, 28x or 86x |
+//! | `ed` | a code (HCPCS, revenue, POS, bill type) in `ed_visit` |
+//! | `outpatient` | an outpatient-setting line with a code in `outpatient_visit` |
+//! | `mh_visit` | a mental-health visit line (§1) |
+//! | `hospice` | a code in `hospice` |
+//! | `pdx_i` | diagnosis_code_1 in the `i`-th principal-diagnosis tag set |
+//! | `vdx_i` | any diagnosis position in the `i`-th visit-diagnosis tag set |
+//! | `svc_i` | HCPCS in the `i`-th visit-service tag set |
+//! | `per_i` | any diagnosis position in the `i`-th period-diagnosis tag set |
+
+use caregap_ingest::InputLayer;
+use polars::prelude::*;
+
+use super::needs::Needs;
+use crate::claims::{bill_type_class, is_acute_stay_line, service_date};
+use crate::params::in_list;
+use crate::value_sets::ValueSets;
+
+/// Bill-type classes (first two digits) of nonacute inpatient stays (§1).
+pub const NONACUTE_BILL_TYPES: [&str; 5] = ["21", "22", "18", "28", "86"];
+/// Discharge statuses meaning the patient died (§1).
+pub const DEATH_STATUSES: [&str; 4] = ["20", "40", "41", "42"];
+
+/// The value sets the line classes themselves read (beyond the measures' tags).
+pub const VALUE_SETS: &[&str] = &[
+    "ed_visit",
+    "outpatient_visit",
+    "mental_illness",
+    "mh_visit",
+    "mh_telehealth",
+    "hospice",
+];
+
+fn dx_system_match(vs: &ValueSets, set: &str, code_col: &str) -> Expr {
+    ["icd-10-cm", "icd-9-cm", "snomed-ct"]
+        .iter()
+        .map(|s| {
+            col("diagnosis_code_type")
+                .eq(lit(*s))
+                .and(vs.matches(set, s, col(code_col)))
+        })
+        .reduce(|a, b| a.or(b))
+        .expect("systems")
+        .fill_null(lit(false))
+}
+
+/// Principal diagnosis (diagnosis_code_1) in `set`, in the line's code system.
+pub fn principal_dx_in(vs: &ValueSets, set: &str) -> Expr {
+    dx_system_match(vs, set, "diagnosis_code_1")
+}
+
+/// Any diagnosis position (of the `columns` in use) in `set`.
+pub fn any_dx_in(vs: &ValueSets, set: &str, columns: &[&str]) -> Expr {
+    columns
+        .iter()
+        .map(|c| dx_system_match(vs, set, c))
+        .reduce(|a, b| a.or(b))
+        .expect("columns")
+}
+
+/// A claim line's codes (hcpcs, revenue, POS, bill type) in `set`.
+pub fn line_code_in(vs: &ValueSets, set: &str) -> Expr {
+    vs.matches(set, "hcpcs", col("hcpcs_code"))
+        .or(vs.matches(set, "revenue", col("revenue_center_code")))
+        .or(vs.matches(set, "pos", col("place_of_service_code")))
+        .or(vs.matches(set, "bill_type", col("bill_type_code")))
+}
+
+/// The name of tag column `i` of a role (`pdx`, `vdx`, `svc`, `per`).
+pub fn tag_column(role: &str, i: usize) -> String {
+    format!("{role}_{i}")
+}
+
+/// The tag columns of a role, in bit order.
+pub fn tag_columns(role: &str, n: usize) -> Vec<Expr> {
+    (0..n).map(|i| col(tag_column(role, i))).collect()
+}
+
+/// Medical claim lines with the §1 classes and the declared tags (see the module doc).
+pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> LazyFrame {
+    let dxc = crate::claims::diagnosis_columns_in_use(input);
+    let inst = col("claim_type").eq(lit("institutional"));
+    let inpatient_bill = bill_type_class()
+        .eq(lit("11"))
+        .or(in_list(bill_type_class(), &NONACUTE_BILL_TYPES));
+    let op_setting = inst
+        .clone()
+        .not()
+        .or(bill_type_class().is_null())
+        .or(inpatient_bill.not())
+        .fill_null(lit(true));
+    let outpatient = op_setting.and(
+        vs.matches("outpatient_visit", "hcpcs", col("hcpcs_code"))
+            .or(vs.matches("outpatient_visit", "revenue", col("revenue_center_code"))),
+    );
+    let mut cols = vec![
+        service_date().alias("date"),
+        is_acute_stay_line().alias("acute"),
+        inst.clone()
+            .and(in_list(bill_type_class(), &NONACUTE_BILL_TYPES))
+            .fill_null(lit(false))
+            .alias("nonacute"),
+        line_code_in(vs, "ed_visit").alias("ed"),
+        outpatient.alias("outpatient"),
+        principal_dx_in(vs, "mental_illness").alias("dx1_mi"),
+        vs.matches("mh_visit", "hcpcs", col("hcpcs_code"))
+            .or(vs.matches("mh_visit", "pos", col("place_of_service_code")))
+            .alias("mh_code"),
+        vs.matches("mh_telehealth", "pos", col("place_of_service_code"))
+            .alias("telehealth"),
+        line_code_in(vs, "hospice").alias("hospice"),
+    ];
+    for (i, s) in needs.principal_dx.iter().enumerate() {
+        cols.push(principal_dx_in(vs, s).alias(tag_column("pdx", i)));
+    }
+    for (i, s) in needs.visit_dx.iter().enumerate() {
+        cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("vdx", i)));
+    }
+    for (i, s) in needs.visit_services.iter().enumerate() {
+        cols.push(
+            vs.matches(s, "hcpcs", col("hcpcs_code"))
+                .alias(tag_column("svc", i)),
+        );
+    }
+    for (i, s) in needs.period_dx.iter().enumerate() {
+        cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("per", i)));
+    }
+    input.lazy("medical_claim").with_columns(cols).with_column(
+        col("outpatient")
+            .and(col("dx1_mi"))
+            .or(col("mh_code"))
+            .or(col("telehealth").and(col("dx1_mi")))
+            .alias("mh_visit"),
+    )
+}
+
+/// The columns of [`classified_lines`] the event tables read.
+pub fn narrow(lines: LazyFrame, needs: &Needs) -> LazyFrame {
+    let mut keep = vec![
+        col("person_id"),
+        col("claim_id"),
+        col("claim_line_number"),
+        col("date"),
+        col("claim_start_date"),
+        col("claim_end_date"),
+        col("admission_date"),
+        col("discharge_date"),
+        col("discharge_disposition_code"),
+        col("diagnosis_code_1"),
+        col("hcpcs_code"),
+        col("acute"),
+        col("nonacute"),
+        col("ed"),
+        col("outpatient"),
+        col("hospice"),
+        col("mh_visit"),
+    ];
+    keep.extend(tag_columns("pdx", needs.principal_dx.len()));
+    keep.extend(tag_columns("vdx", needs.visit_dx.len()));
+    keep.extend(tag_columns("svc", needs.visit_services.len()));
+    keep.extend(tag_columns("per", needs.period_dx.len()));
+    lines.select(keep)
+}
