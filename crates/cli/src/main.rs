@@ -250,11 +250,26 @@ enum Command {
         #[command(subcommand)]
         from: ImportCommand,
     },
+    /// List the measures caregap computes (the registry): id, name, kind, direction, steward,
+    /// version and the specification of each.
+    Measures {
+        /// `text` (a table), `json` (every fact, for programs) or `markdown` (docs/measures.md).
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
     /// Value-set commands.
     ValueSets {
         #[command(subcommand)]
         command: ValueSetCommand,
     },
+}
+
+/// How `caregap measures` writes the registry.
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Subcommand)]
@@ -610,6 +625,17 @@ fn real_main(cli: Cli) -> Result<()> {
                 );
             }
             println!("  import_report.json");
+        }
+        Command::Measures { format } => {
+            use caregap_transform::measures::listing;
+            print!(
+                "{}",
+                match format {
+                    ListFormat::Text => listing::text(),
+                    ListFormat::Json => listing::json(),
+                    ListFormat::Markdown => listing::markdown(),
+                }
+            );
         }
         Command::Gaps { person, out } => print!("{}", pipeline::person_gaps(&out, &person)?),
         Command::VerifyTruth { input, out } => {

@@ -253,6 +253,13 @@ impl Timer {
 /// Run the pipeline: lock the output folder, write every output into a staging folder beside
 /// it, and swap it into place only when all are complete (see [`crate::outdir`]).
 pub fn run(opts: &RunOptions) -> Result<RunOutput> {
+    let unknown = measures::unknown_value_sets();
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "internal error: the measures read value sets caregap does not have: {} (please report this)",
+            unknown.join(", ")
+        );
+    }
     let (_lock, opts) = &lock_output(opts)?;
     let staging = Staging::new(&opts.out, OutputKind::Run)?;
     let out = compute_and_write(opts, staging.path())?;

@@ -35,6 +35,9 @@ pub const CONDITIONS: [&str; 10] = [
     "schizophrenia_bipolar",
 ];
 
+/// The observation value sets condition evidence reads beyond the conditions' own sets.
+pub const OBSERVATION_SETS: [&str; 2] = ["tobacco_status", "bmi"];
+
 /// Conditions present on one date of evidence (§3).
 const ONE_DATE_CONDITIONS: [&str; 2] = ["smoking", "overweight"];
 

@@ -540,7 +540,14 @@ impl ValueSets {
     /// A boolean expression: does `code` (a normalised code of `system`) belong to `set`?
     /// ICD codes match by prefix, bill types on their first two characters, text trimmed and
     /// case-insensitively, everything else exactly.
+    ///
+    /// `set` must be one of caregap's sets: a name that is not (a misspelling in code) panics
+    /// instead of matching nothing. The registry test scans the source for such names.
     pub fn matches(&self, set: &str, system: &str, code: Expr) -> Expr {
+        assert!(
+            is_known_set(set),
+            "value set `{set}` is not one of caregap's sets (a misspelling in code?)"
+        );
         let codes = self.codes(set, system);
         if codes.is_empty() {
             return lit(false);

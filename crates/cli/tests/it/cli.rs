@@ -238,3 +238,44 @@ fn bootstrap_is_identical_on_one_and_two_threads() {
         "every interval is computed: {ce}"
     );
 }
+
+/// `caregap measures` lists the registry: every measure the run computes, with its facts, in
+/// the order the summary has them; the JSON form is for programs, the Markdown form is
+/// docs/measures.md.
+#[test]
+fn measures_lists_the_registry() {
+    let o = caregap()
+        .args(["measures", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    let ids: Vec<&str> = list.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, caregap_transform::measures::ids());
+    for m in list {
+        for key in [
+            "name",
+            "kind",
+            "lower_is_better",
+            "steward",
+            "version",
+            "spec",
+        ] {
+            assert!(!m[key].is_null(), "{key} missing for {}", m["id"]);
+        }
+    }
+    let pcr = list.iter().find(|m| m["id"] == "pcr_30").unwrap();
+    assert_eq!(pcr["lower_is_better"], true);
+    assert_eq!(pcr["kind"], "episode");
+    let text = caregap().args(["measures"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("id "), "{text}");
+    assert_eq!(text.lines().count(), ids.len() + 1);
+    let md = caregap()
+        .args(["measures", "--format", "markdown"])
+        .output()
+        .unwrap();
+    let docs = std::fs::read_to_string(crate::common::root().join("docs/measures.md")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&md.stdout), docs);
+}

@@ -19,6 +19,7 @@ pub mod cbp;
 pub mod fuh;
 pub mod fum_fua;
 pub mod hba1c;
+pub mod listing;
 pub mod pcr;
 pub mod ssd;
 pub mod tcm;
@@ -196,11 +197,14 @@ pub fn value_sets_read() -> Vec<&'static str> {
     v
 }
 
-/// The value sets the measures and event tables read that are not caregap sets (a misspelling
-/// in code): checked when a run starts, so it is an error instead of a set matching nothing.
+/// The value sets the measures, the event tables and the conditions read that are not caregap
+/// sets (a misspelling in code): checked when a run starts, so it is an error instead of a set
+/// matching nothing.
 pub fn unknown_value_sets() -> Vec<&'static str> {
     value_sets_read()
         .into_iter()
+        .chain(crate::conditions::CONDITIONS)
+        .chain(crate::conditions::OBSERVATION_SETS)
         .filter(|s| !crate::value_sets::is_known_set(s))
         .collect()
 }
@@ -454,4 +458,65 @@ pub fn care_gaps_frame(people: &[PersonEvents], rows: &[Vec<GapRow>]) -> PolarsR
 /// An ISO date from days since 1970-01-01 (for messages).
 pub fn iso(d: i32) -> String {
     from_epoch_days(d).to_string()
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_every_value_set_read_exists() {
+        let ids = ids();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "a measure id is registered twice");
+        assert_eq!(unknown_value_sets(), Vec::<&str>::new());
+        assert!(find("cbp").is_some() && find("cpb").is_none());
+        assert!(lower_is_better("pcr_30") && !lower_is_better("fuh_7"));
+    }
+
+    /// Every value-set name the transform code passes to a matcher (`matches("…"`,
+    /// `principal_dx_in(vs, "…"`, `any_dx_in(vs, "…"`, `line_code_in(vs, "…"`,
+    /// `diagnosis_in(vs, "…"`) and every name a measure declares is one of caregap's sets and is
+    /// listed by the registry or the event tables: a misspelled name in code fails here instead
+    /// of matching nothing.
+    #[test]
+    fn every_value_set_named_in_code_is_declared_and_exists() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let re = regex::Regex::new(
+            r#"(?:\.matches|principal_dx_in|any_dx_in|line_code_in|diagnosis_in)\(\s*(?:vs,\s*|b\.vs,\s*)?"([a-z0-9_]+)""#,
+        )
+        .unwrap();
+        let declared = value_sets_read();
+        let mut seen = 0;
+        let mut files = vec![src];
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+                continue;
+            }
+            if p.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for c in re.captures_iter(&text) {
+                let name = &c[1];
+                seen += 1;
+                assert!(
+                    crate::value_sets::is_known_set(name),
+                    "{}: `{name}` is not a caregap value set",
+                    p.display()
+                );
+                let conditions_set = crate::conditions::CONDITIONS.contains(&name)
+                    || crate::conditions::OBSERVATION_SETS.contains(&name);
+                assert!(
+                    declared.contains(&name) || conditions_set,
+                    "{}: `{name}` is read but declared by no measure, event table or condition",
+                    p.display()
+                );
+            }
+        }
+        assert!(seen > 20, "the scan found only {seen} value-set names");
+    }
 }
