@@ -526,23 +526,7 @@ fn utilization_section(inp: &ReportInput) -> Markup {
         .first()
         .map(|d| d.3.iter().map(|r| r.month.clone()).collect())
         .unwrap_or_default();
-    let metrics: [(&str, &str, &str); 3] = [
-        (
-            "ed",
-            "ED visits per 1,000 member-months",
-            "ED visits per 1,000 member-months (not resulting in admission)",
-        ),
-        (
-            "ip",
-            "Admissions per 1,000 member-months",
-            "Acute inpatient admissions per 1,000 member-months",
-        ),
-        (
-            "pmpm",
-            "PMPM (US dollars)",
-            "Paid per member per month, medical and pharmacy (US dollars)",
-        ),
-    ];
+    let metrics = caregap_transform::metrics::DID.map(|m| (m.chart, m.axis, m.title));
     html! {
         section id="utilization" {
             h2 { "3. Utilization trends" }
@@ -673,23 +657,16 @@ fn cost_section(inp: &ReportInput) -> Markup {
     let cmp_n = ints(ce, "comparison_persons").first().copied().unwrap_or(0);
     // Group sizes of 1 … threshold would make person-level values derivable: show nothing.
     let small = rule.hides(hh_n) || rule.hides(cmp_n);
-    let names = [
-        (
-            "ed_per_1000",
-            "ED visits per 1,000 member-months",
-            "per 1,000",
-        ),
-        (
-            "ip_per_1000",
-            "Admissions per 1,000 member-months",
-            "per 1,000",
-        ),
-        ("pmpm", "PMPM", "US dollars"),
-    ];
+    let names = caregap_transform::metrics::DID.map(|m| (m.id, m.name, m.unit));
     let fmt = |m: &str, v: Option<f64>| -> String {
         match v {
             None => "\u{2013}".into(),
-            Some(v) if m == "pmpm" || m == "implied_savings" => fmt_money(v),
+            Some(v)
+                if m == caregap_transform::metrics::IMPLIED_SAVINGS
+                    || caregap_transform::metrics::find(m).is_some_and(|x| x.money) =>
+            {
+                fmt_money(v)
+            }
             Some(v) => fmt_signed(v, 1),
         }
     };

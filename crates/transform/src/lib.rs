@@ -22,6 +22,7 @@ pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod measures;
+pub mod metrics;
 pub mod params;
 pub mod summary;
 pub mod utilization;

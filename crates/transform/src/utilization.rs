@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::events::{month_index, month_start, PersonEvents};
+use crate::metrics::{self, N_DID};
 use crate::params::{epoch_days, Params};
 
 /// Bootstrap settings (§5).
@@ -290,17 +291,15 @@ fn before_after(months: &BTreeMap<i32, Month>, anchor_month: i32) -> BeforeAfter
     ba
 }
 
-/// The three §5 rates of a sum: ED per 1,000, admissions per 1,000, PMPM (dollars).
-fn rates(s: &Sums) -> Option<[f64; 3]> {
+/// The §5 difference-in-differences metrics of a sum ([`metrics::DID`]); None without
+/// member-months.
+fn rates(s: &Sums) -> Option<[f64; N_DID]> {
     if s.member_months == 0 {
         return None;
     }
-    let mm = s.member_months as f64;
-    Some([
-        1000.0 * s.ed as f64 / mm,
-        1000.0 * s.admissions as f64 / mm,
-        (s.medical_cents + s.pharmacy_cents) as f64 / 100.0 / mm,
-    ])
+    Some(std::array::from_fn(|i| {
+        (metrics::DID[i].value)(s).expect("a rate per member-month exists with member-months")
+    }))
 }
 
 /// DiD of the three metrics and the implied savings for a set of persons.
@@ -321,8 +320,8 @@ fn did(enrollees: &[BeforeAfter], comparison: &[BeforeAfter]) -> Option<Draw> {
 /// enrollees and of the comparison group.
 fn did_of_sums((hb, ha): (Sums, Sums), (cb, ca): (Sums, Sums)) -> Option<Draw> {
     let (hb_r, ha_r, cb_r, ca_r) = (rates(&hb)?, rates(&ha)?, rates(&cb)?, rates(&ca)?);
-    let d = [0, 1, 2].map(|i| (ha_r[i] - hb_r[i]) - (ca_r[i] - cb_r[i]));
-    Some((d, -d[2] * ha.member_months as f64))
+    let d: [f64; N_DID] = std::array::from_fn(|i| (ha_r[i] - hb_r[i]) - (ca_r[i] - cb_r[i]));
+    Some((d, -d[metrics::SAVINGS] * ha.member_months as f64))
 }
 
 /// The `q` quantile of sorted values, interpolating linearly between order statistics.
@@ -343,7 +342,7 @@ fn draw_seed(seed: u64, draw: u64) -> u64 {
 }
 
 /// One bootstrap draw: DiD of the three metrics and the implied savings.
-type Draw = ([f64; 3], f64);
+type Draw = ([f64; N_DID], f64);
 
 /// Percentile intervals of the DiD metrics and savings over `draws` bootstrap resamples.
 /// Each draw has its own seeded stream, so the result does not depend on the thread count.
@@ -351,9 +350,9 @@ fn bootstrap(
     enrollees: &[BeforeAfter],
     comparison: &[BeforeAfter],
     b: BootstrapSettings,
-) -> [Option<(f64, f64)>; 4] {
+) -> [Option<(f64, f64)>; N_DID + 1] {
     if enrollees.is_empty() || comparison.is_empty() || b.draws == 0 {
-        return [None; 4];
+        return [None; N_DID + 1];
     }
     // A resample is drawn as how many times each person is picked (random increments of a
     // small counts array, then one sequential pass over the persons): gathering the drawn
@@ -394,12 +393,13 @@ fn bootstrap(
         v.sort_by(f64::total_cmp);
         Some((percentile(&v, 0.025)?, percentile(&v, 0.975)?))
     };
-    [
-        interval(&|r| r.0[0]),
-        interval(&|r| r.0[1]),
-        interval(&|r| r.0[2]),
-        interval(&|r| r.1),
-    ]
+    std::array::from_fn(|i| {
+        if i < N_DID {
+            interval(&|r| r.0[i])
+        } else {
+            interval(&|r| r.1)
+        }
+    })
 }
 
 /// The mergeable partial of the utilization stage for a set of persons: integer sums per
@@ -609,7 +609,7 @@ pub fn utilization_finish(
 
     // utilization_monthly.
     let mut cols: (Vec<&str>, Vec<i32>) = (vec![], vec![]);
-    let mut v: [Vec<Option<f64>>; 4] = Default::default();
+    let mut v: [Vec<Option<f64>>; metrics::MONTHLY.len()] = Default::default();
     let (mut mm, mut ed, mut adm, mut days, mut med, mut rx, mut tot) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (gi, g) in GROUPS.iter().enumerate() {
@@ -624,15 +624,12 @@ pub fn utilization_finish(
             med.push(s.medical_cents as f64 / 100.0);
             rx.push(s.pharmacy_cents as f64 / 100.0);
             tot.push((s.medical_cents + s.pharmacy_cents) as f64 / 100.0);
-            let r = rates(s);
-            v[0].push(r.map(|r| r[0]));
-            v[1].push(r.map(|r| r[1]));
-            v[2].push(r.map(|r| r[2]));
-            v[3].push((s.admissions > 0).then(|| s.days as f64 / s.admissions as f64));
+            for (col, m) in v.iter_mut().zip(metrics::MONTHLY.iter()) {
+                col.push((m.value)(s));
+            }
         }
     }
-    let [ed_r, ip_r, pmpm, alos] = v;
-    let monthly = DataFrame::new_infer_height(vec![
+    let mut monthly_cols = vec![
         Column::new("group".into(), cols.0),
         Series::new("month".into(), cols.1)
             .cast(&DataType::Date)?
@@ -644,11 +641,11 @@ pub fn utilization_finish(
         Column::new("paid_medical".into(), med),
         Column::new("paid_pharmacy".into(), rx),
         Column::new("paid_total".into(), tot),
-        Column::new("ed_per_1000".into(), ed_r),
-        Column::new("ip_per_1000".into(), ip_r),
-        Column::new("pmpm".into(), pmpm),
-        Column::new("alos".into(), alos),
-    ])?;
+    ];
+    for (values, m) in v.into_iter().zip(metrics::MONTHLY.iter()) {
+        monthly_cols.push(Column::new(m.id.into(), values));
+    }
+    let monthly = DataFrame::new_infer_height(monthly_cols)?;
 
     // cost_effectiveness.
     let pooled = |v: &[BeforeAfter]| {
@@ -666,8 +663,8 @@ pub fn utilization_finish(
     let ci = bootstrap(&enrollees, &comparison, boot);
     let mut metric = vec![];
     let mut c: [Vec<Option<f64>>; 7] = Default::default();
-    for (i, name) in ["ed_per_1000", "ip_per_1000", "pmpm"].iter().enumerate() {
-        metric.push(*name);
+    for (i, m) in metrics::DID.iter().enumerate() {
+        metric.push(m.id);
         c[0].push(hb.map(|r| r[i]));
         c[1].push(ha.map(|r| r[i]));
         c[2].push(cb.map(|r| r[i]));
@@ -676,13 +673,13 @@ pub fn utilization_finish(
         c[5].push(ci[i].map(|x| x.0));
         c[6].push(ci[i].map(|x| x.1));
     }
-    metric.push("implied_savings");
+    metric.push(metrics::IMPLIED_SAVINGS);
     for col in c.iter_mut().take(4) {
         col.push(None);
     }
     c[4].push(point.map(|p| p.1));
-    c[5].push(ci[3].map(|x| x.0));
-    c[6].push(ci[3].map(|x| x.1));
+    c[5].push(ci[N_DID].map(|x| x.0));
+    c[6].push(ci[N_DID].map(|x| x.1));
     let [c0, c1, c2, c3, c4, c5, c6] = c;
     let n_rows = metric.len();
     let cost_effectiveness = DataFrame::new_infer_height(vec![
