@@ -1,20 +1,30 @@
 //! # caregap-transform
 //!
-//! Owns every computation on the validated input layer: value sets (§2), claim primitives and
-//! encounters (§1), chronic conditions and Health Home eligibility (§3). It knows nothing of
-//! presentation (no HTML, no suppression) and reads nothing but what `caregap-ingest` gives it.
+//! Owns every computation on the validated input layer: value sets (§2), claim primitives,
+//! the event tables (§1), chronic conditions and Health Home eligibility (§3), the measure
+//! registry and its measures (§4), the measure summary and worklist, utilization metrics and
+//! the difference-in-differences (§5). It must not present anything (no HTML, no suppression,
+//! no file writing) and reads nothing but what `caregap-ingest` gives it.
 //!
 //! ```text
-//! InputLayer ──▶ claims (service date, acute lines, diagnosis long form)
-//!     │              ├──▶ conditions (§3) ──▶ eligibility + outreach (§3)
-//!     │              └──▶ encounters (§1) ──▶ PersonEvents ──▶ measures (§4) ──▶ care_gaps
-//!     │                                                              └──▶ summary, worklist
-//!     │                                         PersonEvents ──▶ utilization, DiD (§5)
-//!     └── ValueSets (§2: shipped files + user overrides)
+//! InputLayer ─┬─▶ claims ──▶ conditions (§3) ──▶ eligibility + outreach (§3)
+//!             │                   │                     │
+//!             │   measures::REGISTRY ──▶ Needs (tags each family declares)
+//!             │                   │                     │
+//!             └─▶ events (§1): lines ─▶ stays, ed, visits, bp, labs, dispensing,
+//!                 diagnoses, coverage, paid ──▶ PersonEvents (one per person)
+//!                                                   │
+//!                   ┌───────────────────────────────┼───────────────────────────┐
+//!                   ▼                               ▼                           ▼
+//!       measures (one module per family)   utilization (metrics, §5)   summary: counts
+//!       ──▶ care_gaps rows                 ──▶ monthly, DiD, bootstrap  ──▶ measure_summary,
+//!                                                                            worklist
+//! ValueSets (§2: shipped files + user overrides + the NCQA map) feed claims, events, conditions.
 //! ```
 //!
 //! Every output is either per-person rows or sums of per-person rows, so persons can be split
-//! into shards (by a hash of person_id) and the results merged exactly.
+//! into buckets (person-id ranges or a hash of person_id) and the partial results merged
+//! exactly.
 
 pub mod claims;
 pub mod conditions;
