@@ -26,6 +26,8 @@
 //! into buckets (person-id ranges or a hash of person_id) and the partial results merged
 //! exactly.
 
+#![deny(missing_docs)]
+
 pub mod claims;
 pub mod conditions;
 pub mod eligibility;

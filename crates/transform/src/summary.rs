@@ -38,8 +38,11 @@ pub fn wilson(x: u64, n: u64) -> Option<(f64, f64)> {
 /// Counts of one measure × group: the mergeable partial (sums of per-person counts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Open rows.
     pub open: u64,
+    /// Closed rows.
     pub closed: u64,
+    /// Excluded rows.
     pub excluded: u64,
 }
 

@@ -42,7 +42,9 @@ use crate::params::{epoch_days, Params};
 /// Bootstrap settings (§5).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct BootstrapSettings {
+    /// Bootstrap draws (0: no interval).
     pub draws: usize,
+    /// The bootstrap seed.
     pub seed: u64,
 }
 
@@ -108,11 +110,17 @@ fn person_months(pe: &PersonEvents, hh_cap: i32) -> BTreeMap<i32, Month> {
 /// Sums for one group and month (mergeable: plain integer sums of per-person values).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sums {
+    /// Member-months.
     pub member_months: u64,
+    /// ED visits not resulting in admission.
     pub ed: u64,
+    /// Acute admissions.
     pub admissions: u64,
+    /// Inpatient days of those admissions.
     pub days: u64,
+    /// Paid on medical lines, in cents.
     pub medical_cents: i64,
+    /// Paid on pharmacy fills, in cents.
     pub pharmacy_cents: i64,
 }
 
@@ -125,6 +133,7 @@ impl Sums {
         self.medical_cents += m.medical_cents;
         self.pharmacy_cents += m.pharmacy_cents;
     }
+    /// Add `o`.
     pub fn merge(&mut self, o: &Sums) {
         self.merge_times(o, 1);
     }
@@ -155,14 +164,19 @@ pub struct UtilizationQuality {
     pub null_paid_amount_rows: u64,
 }
 
+/// The groups of member-months `utilization_monthly` reports.
 pub const GROUPS: [&str; 3] = ["all", "eligible_not_enrolled", "hh_enrolled"];
 
 /// The utilization stage's outputs.
 #[derive(Debug)]
 pub struct Utilization {
+    /// `utilization_monthly`.
     pub monthly: DataFrame,
+    /// `cost_effectiveness`.
     pub cost_effectiveness: DataFrame,
+    /// `comparison_assignment`.
     pub comparison_assignment: DataFrame,
+    /// The stage's data-quality figures.
     pub quality: UtilizationQuality,
 }
 
@@ -201,6 +215,7 @@ pub struct PaidInputs {
     pub null_paid_rows: u64,
     /// Accepted medical lines and fills whose person has no accepted eligibility row.
     pub orphan_medical_rows: u64,
+    /// Accepted pharmacy fills whose person has no eligibility row.
     pub orphan_pharmacy_rows: u64,
 }
 
@@ -272,7 +287,9 @@ pub fn orphan_rows(input: &caregap_ingest::InputLayer, table: &str) -> PolarsRes
 /// Per-person before/after aggregates for the DiD.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BeforeAfter {
+    /// The 12 months before the anchor.
     pub before: Sums,
+    /// The 12 months from the anchor.
     pub after: Sums,
 }
 
@@ -411,6 +428,7 @@ fn bootstrap(
 pub struct UtilizationPartial {
     /// `groups[k][g]`: month `m0 + k` of the MP, group `GROUPS[g]`.
     pub groups: Vec<[Sums; 3]>,
+    /// The stage's data-quality figures.
     pub quality: UtilizationQuality,
     /// (person_id, is an enrollee, before/after sums), sorted by person_id.
     pub persons: Vec<(String, bool, BeforeAfter)>,
@@ -442,6 +460,7 @@ impl UtilizationPartial {
 }
 
 impl UtilizationQuality {
+    /// Add `o`.
     pub fn merge(&mut self, o: &UtilizationQuality) {
         self.paid_outside_member_months_rows += o.paid_outside_member_months_rows;
         self.paid_outside_member_months_cents += o.paid_outside_member_months_cents;

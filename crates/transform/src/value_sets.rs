@@ -106,7 +106,9 @@ pub enum FileLayout {
 /// What one override file did, for the run manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct OverrideReport {
+    /// The override file, as given.
     pub file: String,
+    /// How it is laid out.
     pub layout: FileLayout,
     /// Data rows read.
     pub rows: usize,

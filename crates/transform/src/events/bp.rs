@@ -18,11 +18,15 @@ pub const CPT2_DIASTOLIC: [(&str, f64); 3] = [("3078F", 79.0), ("3079F", 89.0), 
 /// A BP reading (one component or both).
 #[derive(Debug, Clone)]
 pub struct BpReading {
+    /// The reading date, as days since 1970-01-01.
     pub date: i32,
+    /// The observation_id or claim_id (the evidence).
     pub id: Option<String>,
     /// The LOINC or CPT II code that made it a reading.
     pub code: Option<String>,
+    /// Systolic mmHg, when this reading has it.
     pub systolic: Option<f64>,
+    /// Diastolic mmHg, when this reading has it.
     pub diastolic: Option<f64>,
 }
 

@@ -13,7 +13,9 @@ use super::{Build, PersonEvents, Rows};
 /// One dispensing of a medication set.
 #[derive(Debug, Clone)]
 pub struct Dispensing {
+    /// The dispensing (or service) date, as days since 1970-01-01.
     pub date: i32,
+    /// The claim_id (the evidence).
     pub id: Option<String>,
     /// The NDC, RxNorm or HCPCS code that put it in the set.
     pub code: Option<String>,

@@ -10,9 +10,11 @@ use super::{Build, PersonEvents, Rows};
 /// An ED visit: a person and date.
 #[derive(Debug, Clone)]
 pub struct EdVisit {
+    /// The ED service date, as days since 1970-01-01.
     pub date: i32,
     /// Principal-diagnosis tags of any ED line that date ([`super::Needs::principal`] bits).
     pub principal: u64,
+    /// The claims of the ED lines of that date, sorted.
     pub claim_ids: Vec<String>,
 }
 

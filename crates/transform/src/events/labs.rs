@@ -26,10 +26,13 @@ pub const CPT2_HBA1C: [(&str, f64); 4] = [
 /// An HbA1c result; `value` None = a test that does not count for control.
 #[derive(Debug, Clone)]
 pub struct Hba1c {
+    /// The result date, as days since 1970-01-01.
     pub date: i32,
+    /// The lab_result_id or claim_id (the evidence).
     pub id: Option<String>,
     /// The LOINC or CPT II code that made it a result.
     pub code: Option<String>,
+    /// The result in % (§8), or none when it does not count for control.
     pub value: Option<f64>,
 }
 

@@ -67,15 +67,20 @@ pub fn value_sets() -> Vec<&'static str> {
 /// A dated event with its evidence id.
 #[derive(Debug, Clone)]
 pub struct Dated {
+    /// The event date, as days since 1970-01-01.
     pub date: i32,
+    /// Its evidence id (claim_id, lab_result_id, …).
     pub id: Option<String>,
 }
 
 /// A Health Home enrollment span.
 #[derive(Debug, Clone)]
 pub struct HealthHomeSpan {
+    /// The health_home_id.
     pub id: String,
+    /// The enrollment start, as days since 1970-01-01.
     pub start: i32,
+    /// The enrollment end; none while enrolled.
     pub end: Option<i32>,
 }
 
@@ -83,17 +88,25 @@ pub struct HealthHomeSpan {
 /// theirs.
 #[derive(Debug, Clone, Default)]
 pub struct PersonEvents {
+    /// The person.
     pub person_id: String,
     /// Earliest birth_date (§8), as days since 1970-01-01.
     pub birth: i32,
     /// Covered spans (payer_type in the coverage types), merged and sorted.
     pub coverage: Vec<(i32, i32)>,
+    /// Health Home enrollment spans, by start.
     pub health_homes: Vec<HealthHomeSpan>,
+    /// Merged acute inpatient stays, by admission ([`stays`]).
     pub stays: Vec<Stay>,
+    /// Nonacute stays, by date ([`stays`]).
     pub nonacute: Vec<Dated>,
+    /// ED visits, by date ([`ed`]).
     pub ed_visits: Vec<EdVisit>,
+    /// Outpatient, mental-health and declared-service visits, by date ([`visits`]).
     pub visits: Vec<Visit>,
+    /// BP readings in the period, by date ([`bp`]).
     pub bp: Vec<BpReading>,
+    /// HbA1c results in the period, by date ([`labs`]).
     pub hba1c: Vec<Hba1c>,
     /// Glucose and HbA1c tests of any kind.
     pub glycemic_tests: Vec<Dated>,
@@ -260,9 +273,13 @@ impl<'a> Rows<'a> {
 /// What every event query shares: the input, value sets, parameters, the declared needs, the
 /// persons (`person_id`, `pidx`) and the classified claim lines.
 pub struct Build<'a> {
+    /// The validated input layer.
     pub input: &'a InputLayer,
+    /// The value sets in force.
     pub vs: &'a ValueSets,
+    /// The run parameters.
     pub p: &'a Params,
+    /// What the registered measures ask of the events.
     pub needs: &'a Needs,
     persons: LazyFrame,
     lines: LazyFrame,

@@ -12,8 +12,11 @@ use super::{Build, PersonEvents, Rows};
 /// exactly). Medical lines by claim_start_date month, pharmacy fills by dispensing month.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MonthPaid {
+    /// The calendar month ([`month_index`]).
     pub month: i32,
+    /// Paid on medical lines, in cents.
     pub medical_cents: i64,
+    /// Paid on pharmacy fills, in cents.
     pub pharmacy_cents: i64,
     /// Rows (claim lines + fills) dated in this month.
     pub rows: u32,

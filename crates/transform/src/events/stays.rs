@@ -23,7 +23,9 @@ use crate::params::in_list;
 /// A merged acute inpatient stay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stay {
+    /// The admission date, as days since 1970-01-01.
     pub admission: i32,
+    /// The discharge date, as days since 1970-01-01.
     pub discharge: i32,
     /// Principal-diagnosis tags (of the latest component), as [`super::Needs::principal`] bits.
     pub principal: u64,
@@ -43,10 +45,15 @@ impl Stay {
 /// One component of a stay before merging: lines grouped by (admission, discharge).
 #[derive(Debug, Clone)]
 pub struct StayComponent {
+    /// The admission date, as days since 1970-01-01.
     pub admission: i32,
+    /// The discharge date, as days since 1970-01-01.
     pub discharge: i32,
+    /// Principal-diagnosis tags of the component.
     pub principal: u64,
+    /// A line of the component has a death discharge status.
     pub death: bool,
+    /// The component's claim ids, sorted.
     pub claim_ids: Vec<String>,
 }
 

@@ -17,9 +17,13 @@ use super::{Build, PersonEvents, Rows};
 /// A claim line that is a visit of some kind (§1).
 #[derive(Debug, Clone)]
 pub struct Visit {
+    /// The service date, as days since 1970-01-01.
     pub date: i32,
+    /// The claim (the evidence).
     pub claim_id: String,
+    /// An outpatient visit (§1).
     pub outpatient: bool,
+    /// A mental-health visit (§1).
     pub mental_health: bool,
     /// Visit-diagnosis tags ([`super::Needs::visit_dx`] bits).
     pub dx: u64,

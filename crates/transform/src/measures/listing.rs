@@ -8,12 +8,19 @@ use super::{AgeBand, Family, REGISTRY};
 /// One measure as `caregap measures --format json` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
+    /// The measure id.
     pub id: &'static str,
+    /// Its name.
     pub name: &'static str,
+    /// `episode`, `person` or `rate`.
     pub kind: &'static str,
+    /// An inverse measure.
     pub lower_is_better: bool,
+    /// Its steward.
     pub steward: &'static str,
+    /// The public definition it follows.
     pub source: &'static str,
+    /// The spec version it implements.
     pub version: &'static str,
     /// Where its rule is specified.
     pub spec: &'static str,

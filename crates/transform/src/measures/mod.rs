@@ -36,12 +36,16 @@ use crate::params::{epoch_days, from_epoch_days, minus_one_year, Params};
 /// A row's status (§4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
+    /// A care gap (for an inverse measure: the numerator).
     Open,
+    /// No care gap.
     Closed,
+    /// In the eligible population, but excluded.
     Excluded,
 }
 
 impl Status {
+    /// The status as `care_gaps.status` writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Open => "open",
@@ -53,15 +57,24 @@ impl Status {
 
 /// The §8 exclusion reasons, exactly.
 pub mod reason {
+    /// Hospice in the period (every measure).
     pub const HOSPICE: &str = "hospice";
+    /// The index stay ended in death.
     pub const DEATH: &str = "death during stay";
+    /// FUH: a nonacute admission within 30 days of discharge.
     pub const NONACUTE: &str = "nonacute admission within 30 days";
+    /// FUH: an acute readmission with a non-MH principal diagnosis within 30 days.
     pub const NON_MH_READMISSION: &str =
         "acute readmission with non-MH principal dx within 30 days";
+    /// FUM / FUA: the ED visit resulted in an admission (on E or E+1).
     pub const RESULTED_IN_ADMISSION: &str = "resulted in admission";
+    /// FUM / FUA: an admission within 30 days of the ED visit.
     pub const ADMISSION_30: &str = "admission within 30 days";
+    /// CBP: end-stage renal disease in the period.
     pub const ESRD: &str = "esrd";
+    /// CBP: pregnancy in the period.
     pub const PREGNANCY: &str = "pregnancy";
+    /// SSD: diabetes (condition or medication).
     pub const DIABETES: &str = "diabetes";
 }
 
@@ -91,7 +104,9 @@ impl Kind {
 /// An age band a measure is reported in: `min ..= max` years (`max` None: and older).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct AgeBand {
+    /// The youngest age in the band.
     pub min: i32,
+    /// The oldest age in the band; none: no upper bound.
     pub max: Option<i32>,
 }
 
@@ -122,6 +137,7 @@ pub struct Measure {
     pub source: &'static str,
     /// The version of caregap's specification it implements.
     pub version: &'static str,
+    /// What it counts.
     pub kind: Kind,
     /// An inverse measure: `open` is the numerator and a lower rate is better.
     pub lower_is_better: bool,
@@ -136,6 +152,7 @@ pub struct Measure {
 pub struct Family {
     /// The module (`crates/transform/src/measures/<module>.rs`).
     pub module: &'static str,
+    /// The measures it computes, in report order.
     pub measures: &'static [Measure],
     /// What it asks of the event tables (tags, conditions, dispensings).
     pub uses: Uses,
@@ -212,7 +229,9 @@ pub fn unknown_value_sets() -> Vec<&'static str> {
 /// The run's dates and the declared needs: what every evaluation reads besides the person.
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// The run's dates.
     pub period: Period,
+    /// The tags every event carries, by role.
     pub needs: Needs,
 }
 
@@ -229,13 +248,18 @@ impl Context {
 /// How a row came out, before attribution and the hospice pass.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// Excluded with this reason.
     Excluded(&'static str),
+    /// A gap (or an inverse measure's numerator).
     Open {
         /// Only an open `pcr_30` row carries evidence: the readmission.
         evidence: Option<Vec<String>>,
     },
+    /// Closed on a date by evidence.
     Closed {
+        /// The closing date.
         date: i32,
+        /// What closed it.
         evidence: Vec<String>,
     },
     /// Closed with nothing that closed it (PCR: no readmission): no closing date or evidence.
@@ -245,14 +269,23 @@ pub enum Outcome {
 /// One row of `care_gaps`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GapRow {
+    /// The measure id.
     pub measure: &'static str,
+    /// The index date (discharge, ED visit, or period end).
     pub index_date: i32,
+    /// The date by which the gap must close.
     pub due_date: i32,
+    /// Open, closed or excluded.
     pub status: Status,
+    /// The first exclusion that applies.
     pub exclusion_reason: Option<&'static str>,
+    /// When the gap closed.
     pub closing_date: Option<i32>,
+    /// The Health Home attributed on the index date.
     pub health_home_id: Option<String>,
+    /// The claims that made the index event, sorted.
     pub index_evidence: Vec<String>,
+    /// The claims or results that closed it.
     pub closing_evidence: Option<Vec<String>>,
 }
 
@@ -293,7 +326,9 @@ impl GapRow {
 /// Dates of the run, as days since 1970-01-01.
 #[derive(Debug, Clone, Copy)]
 pub struct Period {
+    /// The period's first day.
     pub start: i32,
+    /// The period's last day.
     pub end: i32,
     /// Condition and diabetes-medication look-back start (§9).
     pub lookback: i32,
@@ -304,6 +339,7 @@ pub struct Period {
 }
 
 impl Period {
+    /// The dates of a run with parameters `p`.
     pub fn new(p: &Params) -> Self {
         let s = p.period_start;
         let (y, m) = (
