@@ -11,6 +11,22 @@
 //!              ├─▶ import ─▶ input layer (Parquet) ─▶ ingest ─▶ transform ─▶ report
 //! OMOP CDM ────┘         └─▶ import_report.json (rows mapped, unmapped, by reason)
 //! ```
+//!
+//! **Owns**: finding and checking a source export's tables (file and column names matched
+//! ignoring case; a missing, empty or malformed table is an [`ImportError`] naming the file and
+//! the column), the row and code mappings of each data model (documented in
+//! `docs/import-synthea.md` and `docs/import-omop.md`), and the [`ImportReport`] that counts
+//! what could not be mapped.
+//!
+//! **Must not**: compute a measure, decide eligibility, or apply or translate a value set (codes
+//! are carried in the source's own code system; the SNOMED CT rows that let such an input meet
+//! a measure live in `caregap-transform`'s value sets); call `caregap-transform` or
+//! `caregap-report`; or drop a row without counting it. It writes only the input-layer tables
+//! and `import_report.json`, and leaves checking that layer to `caregap-ingest` when
+//! `caregap run` reads it. Its only caregap dependency is `caregap-ingest`, for the portable
+//! Parquet writer.
+
+#![deny(missing_docs)]
 
 pub mod omop;
 mod source;
@@ -36,60 +52,91 @@ pub enum ImportError {
     /// The input folder cannot be listed.
     #[error("{source_format}: cannot read the input folder {dir}: {source}")]
     InputDir {
+        /// The data model being imported (`synthea` or `omop`).
         source_format: &'static str,
+        /// The input folder.
         dir: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// A source file the importer needs is missing.
     #[error("{source_format}: required file {file} not found in {dir} (file names are matched ignoring case)")]
     MissingFile {
+        /// The data model being imported (`synthea` or `omop`).
         source_format: &'static str,
+        /// The file names looked for (`person.csv or person.parquet`).
         file: String,
+        /// The input folder.
         dir: PathBuf,
     },
     /// Two files in the folder are the same table (names that differ in case or extension).
     #[error("{source_format}: table {table} has more than one file in {dir}: {files}; keep one")]
     AmbiguousFile {
+        /// The data model being imported (`synthea` or `omop`).
         source_format: &'static str,
+        /// The table's file name without extension, as the data model spells it.
         table: String,
+        /// The input folder.
         dir: PathBuf,
+        /// The matching file names, joined by commas.
         files: String,
     },
     /// A required table's file is empty: not even a header row.
     #[error("{file}: the file is empty; a required table needs at least its header row")]
-    EmptyFile { file: String },
+    EmptyFile {
+        /// Path of the empty file.
+        file: String,
+    },
     /// A column the mapping reads is not in the file.
     #[error("{file}: required column {column} not found (names are matched ignoring case and surrounding spaces); the file has {found}")]
     MissingColumn {
+        /// Path of the source file.
         file: String,
+        /// The missing column, as the data model spells it.
         column: String,
+        /// The file's column names, quoted and joined (the first 40).
         found: String,
     },
     /// More than one column of the file matches a column the mapping reads.
     #[error("{file}: columns {names} all match {column} (names are matched ignoring case and surrounding spaces); keep one")]
     AmbiguousColumn {
+        /// Path of the source file.
         file: String,
+        /// The column the mapping reads, as the data model spells it.
         column: String,
+        /// The file's column names that all match it, quoted and joined.
         names: String,
     },
     /// A column holds values that are not of the type the mapping needs.
     #[error("{file}: column {column} must hold {expected}, but {count} value(s) do not; the first is {value:?} on data row {row}")]
     BadValues {
+        /// Path of the source file.
         file: String,
+        /// The column, as named in the file.
         column: String,
+        /// What its values must be (`integers`, `numbers`, `dates (YYYY-MM-DD, …)`).
         expected: &'static str,
+        /// Number of non-empty values that are not of that kind.
         count: usize,
-        /// 1-based, not counting the header.
+        /// Data row of the first such value: 1-based, not counting the header.
         row: usize,
+        /// The first such value, as found.
         value: String,
     },
     /// A source file cannot be read (names the file).
     #[error("{file}: cannot read: {message}")]
-    Unreadable { file: String, message: String },
+    Unreadable {
+        /// Path of the source file.
+        file: String,
+        /// Why it cannot be read: the operating system's error or the first line of polars'.
+        message: String,
+    },
     /// The output cannot be written.
     #[error("cannot write {path}: {source}")]
     Write {
+        /// The output folder or file that failed.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// An internal polars error (its first line: never a query plan).
@@ -110,8 +157,11 @@ impl ImportError {
 /// be mapped, by reason. Written as `import_report.json` beside the tables.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ImportReport {
+    /// The data model imported: `synthea` or `omop`.
     pub source_format: String,
+    /// Rows read per source table (lower-case table name), for the tables the mapping counts.
     pub rows_read: BTreeMap<String, usize>,
+    /// Rows written per input-layer table.
     pub rows_written: BTreeMap<String, usize>,
     /// Rows kept with a caveat or left out, by reason (never dropped without a count).
     pub unmapped: BTreeMap<String, usize>,

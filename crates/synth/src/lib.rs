@@ -4,11 +4,22 @@
 //! construction (`ground_truth.parquet`). It never calls the measure code: every expected
 //! answer follows from what the generator decided to write.
 //!
+//! **Owns**: the generator behind `caregap synth` and `caregap demo` — persons, coverage,
+//! planted conditions, Health Home enrollment, utilization and planted care-gap scenarios —
+//! written as the input-layer tables (one folder of part files per table, Parquet or CSV)
+//! plus `ground_truth.parquet`, and the knobs that shape them ([`SynthConfig`]).
+//!
+//! **Must not**: depend on or call `caregap-transform` (or any measure code), nor read its
+//! output to decide what is true: the ground truth must stay independent of the code it
+//! checks, or `caregap verify-truth` would compare the measures with themselves. Its only
+//! caregap dependency is `caregap-ingest`, for the portable Parquet writer. It reads no files:
+//! what it writes depends only on its [`SynthConfig`].
+//!
 //! Persons are generated independently, each from its own seeded random stream, so the output
 //! depends only on `--seed` (not on threads or chunk size), and in chunks of persons written as
 //! part files, so a state-sized population streams through bounded memory.
 //!
-//! Planted care gaps: about 4 % of persons are scenario persons (`scenarios`), each carrying
+//! Planted care gaps: about 4 % of persons are scenario persons ([`scenarios`]), each carrying
 //! one of the spec's edge cases with its expected rows in `ground_truth.parquet`
 //! (`kind = care_gap`; `expected_status` open / closed / excluded, or `no_row` where the spec
 //! says no row is produced; `expected_rule` = the exclusion reason).
@@ -16,6 +27,8 @@
 //! Planted effect: from the month a person enrolls in a Health Home, acute admissions fall by
 //! `effect_admissions` (default 12.8 %) and ED visits by `effect_ed` (default 8.2 %), the
 //! reductions Missouri reported for its Health Homes.
+
+#![deny(missing_docs)]
 
 pub mod person;
 pub mod scenarios;
@@ -30,14 +43,17 @@ use rayon::prelude::*;
 
 use tables::Rows;
 
-/// Output file format.
+/// Output file format of the input-layer tables (`ground_truth.parquet` is always Parquet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Zstd-compressed Parquet part files (`part-00000.parquet`, …), the default.
     Parquet,
+    /// CSV part files with a header row (`part-00000.csv`, …).
     Csv,
 }
 
 impl Format {
+    /// The format named by `--format` (`parquet` or `csv`, any case); None for any other name.
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "parquet" => Some(Format::Parquet),
@@ -56,11 +72,15 @@ impl Format {
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct SynthConfig {
+    /// Number of persons to generate (scenario persons included).
     pub persons: usize,
+    /// Seed every person's random stream is derived from: the same seed, the same population.
     pub seed: u64,
+    /// First calendar year of generated coverage and claims.
     pub first_year: i32,
     /// The last year is the measurement period; the one before it is the look-back.
     pub last_year: i32,
+    /// File format of the input-layer tables.
     pub format: Format,
     /// Persons per part file.
     pub chunk: usize,
@@ -100,11 +120,15 @@ impl Default for SynthConfig {
 /// Errors of the generator.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
+    /// A file or folder under the output folder cannot be created, removed or written.
     #[error("cannot write {path}: {source}")]
     Io {
+        /// The file or folder that failed.
         path: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// Building a frame or writing it as Parquet or CSV failed.
     #[error("polars: {0}")]
     Polars(#[from] PolarsError),
 }
@@ -112,10 +136,12 @@ pub enum SynthError {
 /// Row counts written per table.
 #[derive(Debug, Default, Clone)]
 pub struct SynthSummary {
+    /// Rows written per table name (the six input-layer tables and `ground_truth`).
     pub rows: BTreeMap<String, usize>,
 }
 
 impl SynthSummary {
+    /// Rows written across every table, `ground_truth` included.
     pub fn total_rows(&self) -> usize {
         self.rows.values().sum()
     }

@@ -18,15 +18,28 @@ use crate::SynthConfig;
 /// The condition families the generator plants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cond {
+    /// Serious (persistent) mental illness: schizophrenia, bipolar, recurrent major depression,
+    /// schizoaffective disorder; it alone meets the SPMI rule.
     Smi,
+    /// A mental illness other than SPMI (depression, generalized anxiety, post-traumatic stress).
     MentalIllness,
+    /// Substance use disorder (opioid, alcohol, cannabis dependence).
     Sud,
+    /// Diabetes (type 2 or type 1), one of the five chronic conditions and an at-risk factor.
     Diabetes,
+    /// Hypertension, counted as cardiovascular disease by the program rules.
     Hypertension,
+    /// Cardiovascular disease other than hypertension (coronary disease, heart failure, atrial
+    /// fibrillation).
     OtherCardio,
+    /// Asthma, one of the five chronic conditions.
     Asthma,
+    /// Overweight or obesity (diagnosis or a BMI over 25); present on one date of evidence.
     Overweight,
+    /// Developmental disability (intellectual disability, Down syndrome, cerebral palsy).
     DevDisability,
+    /// Tobacco use (diagnosis, cessation counselling or tobacco-status observation); present on
+    /// one date of evidence.
     Smoking,
 }
 

@@ -24,95 +24,157 @@ fn money_col(name: &str, cents: &[Option<i64>]) -> Column {
 /// One row of `eligibility`.
 #[derive(Debug, Clone)]
 pub struct EligibilityRow {
+    /// The person (`P` and eight digits); `member_id` is derived from it (`M` and the digits).
     pub person_id: String,
+    /// `female` or `male`.
     pub gender: &'static str,
+    /// Date of birth.
     pub birth_date: NaiveDate,
+    /// Date of death, when the person dies within the generated years.
     pub death_date: Option<NaiveDate>,
+    /// First day of the coverage span (`enrollment_start_date`).
     pub start: NaiveDate,
+    /// Last day of the coverage span (`enrollment_end_date`), inclusive.
     pub end: NaiveDate,
+    /// Payer name: `MO HealthNet` for Medicaid, `Acme Commercial` otherwise.
     pub payer: &'static str,
+    /// `medicaid` or `commercial`.
     pub payer_type: &'static str,
+    /// Plan name: `FFS` for Medicaid, `PPO` for commercial coverage.
     pub plan: &'static str,
 }
 
 /// One line of `medical_claim`.
 #[derive(Debug, Clone, Default)]
 pub struct ClaimLine {
+    /// The claim (person id, a dash, a type letter and a per-person sequence number).
     pub claim_id: String,
+    /// Line number within the claim (`claim_line_number`), from 1.
     pub line: i64,
+    /// True for a facility (institutional) claim, false for a professional one (`claim_type`).
     pub institutional: bool,
+    /// The person the claim is for.
     pub person_id: String,
+    /// First day of service of the claim (`claim_start_date`).
     pub start: Option<NaiveDate>,
+    /// Last day of service of the claim (`claim_end_date`).
     pub end: Option<NaiveDate>,
+    /// Service date of the line, written as both its start and end date.
     pub line_start: Option<NaiveDate>,
+    /// Admission date of an inpatient stay.
     pub admission: Option<NaiveDate>,
+    /// Discharge date of an inpatient stay.
     pub discharge: Option<NaiveDate>,
+    /// Discharge status of a stay (`discharge_disposition_code`: `01` home, `02` transfer to
+    /// another hospital, `20` died).
     pub discharge_status: Option<&'static str>,
+    /// Place-of-service code of a professional line (`11` office, `23` ED, …).
     pub pos: Option<&'static str>,
+    /// Bill type of an institutional line (`111` inpatient, `131` hospital outpatient, as for
+    /// an ED visit).
     pub bill_type: Option<&'static str>,
+    /// Revenue center code of an institutional line (`0450` ED, `0100` room and board, …).
     pub revenue: Option<&'static str>,
+    /// CPT / HCPCS procedure code of the line.
     pub hcpcs: Option<String>,
+    /// Amount paid, in cents (`paid_amount` in dollars); None where it is missing (about 1 % of
+    /// ED facility lines).
     pub paid_cents: Option<i64>,
+    /// ICD-10-CM diagnosis codes 1 to 3 (`diagnosis_code_1` is the principal one).
     pub dx: [Option<&'static str>; 3],
 }
 
 /// One fill of `pharmacy_claim`.
 #[derive(Debug, Clone)]
 pub struct Fill {
+    /// The pharmacy claim (one line each).
     pub claim_id: String,
+    /// The person the drug was dispensed to.
     pub person_id: String,
+    /// Dispensing date.
     pub date: NaiveDate,
+    /// National Drug Code (11 digits) of the drug dispensed.
     pub ndc: String,
+    /// Days of supply of the fill (also written as its quantity).
     pub days_supply: i64,
+    /// Amount paid, in cents (`paid_amount` in dollars).
     pub paid_cents: i64,
 }
 
 /// One row of `observation` or `lab_result`.
 #[derive(Debug, Clone)]
 pub struct Clinical {
+    /// The row's id (`observation_id` or `lab_result_id`).
     pub id: String,
+    /// The person observed or tested.
     pub person_id: String,
+    /// Date of the observation, or of the lab result (written as its collection date too).
     pub date: NaiveDate,
+    /// LOINC code of what was measured (`normalized_code`), e.g. `8480-6` systolic BP.
     pub code: &'static str,
+    /// The value as text: a number, a SNOMED CT code or an answer such as `Never smoker`.
     pub result: String,
+    /// Units of a numeric result (`normalized_units`), e.g. `mm[Hg]`, `kg/m2`, `%`.
     pub units: Option<&'static str>,
 }
 
 /// One span of `health_home_enrollment`.
 #[derive(Debug, Clone)]
 pub struct HealthHomeSpan {
+    /// The enrolled person.
     pub person_id: String,
+    /// The Health Home enrolled in (`HH-CMHC-01` … `HH-PC-06`).
     pub health_home_id: String,
+    /// `cmhc` (community mental health center) or `pchh` (primary care Health Home).
     pub health_home_type: &'static str,
+    /// First day of enrollment; the planted effect starts in its month.
     pub start: NaiveDate,
+    /// Last day of enrollment; None while still enrolled.
     pub end: Option<NaiveDate>,
 }
 
 /// One row of `ground_truth.parquet`.
 #[derive(Debug, Clone)]
 pub struct Truth {
+    /// The person the expectation is about.
     pub person_id: String,
+    /// `eligibility` (one per person) or `care_gap` (one per expected care-gap row).
     pub kind: &'static str,
+    /// The care-gap measure (`fuh_7`, `cbp`, …); None for an eligibility row.
     pub measure: Option<&'static str>,
+    /// The care gap's index date (discharge, ED visit or MP end); the as-of date (last day of
+    /// the last year) for eligibility.
     pub index_date: NaiveDate,
+    /// `eligible` / `not_eligible`, or a care gap's `open` / `closed` / `excluded` / `no_row`.
     pub expected_status: &'static str,
+    /// The program rules that hold, joined by `;`, or a care gap's exclusion reason (empty
+    /// when there is none).
     pub expected_rule: String,
+    /// What was planted, in words (conditions and evidence, or the scenario's name and case).
     pub description: String,
 }
 
 /// Everything generated for a set of persons.
 #[derive(Debug, Default)]
 pub struct Rows {
+    /// Coverage rows (`eligibility`).
     pub eligibility: Vec<EligibilityRow>,
+    /// Medical claim lines (`medical_claim`).
     pub medical: Vec<ClaimLine>,
+    /// Pharmacy fills (`pharmacy_claim`).
     pub pharmacy: Vec<Fill>,
+    /// Vitals and survey answers: blood pressure, BMI, tobacco status (`observation`).
     pub observation: Vec<Clinical>,
+    /// Laboratory results: HbA1c, glucose (`lab_result`).
     pub lab: Vec<Clinical>,
+    /// Health Home enrollment spans (`health_home_enrollment`).
     pub health_home: Vec<HealthHomeSpan>,
+    /// The planted ground truth (`ground_truth.parquet`).
     pub truth: Vec<Truth>,
 }
 
 impl Rows {
+    /// Append another set's rows after these, table by table.
     pub fn extend(&mut self, o: Rows) {
         self.eligibility.extend(o.eligibility);
         self.medical.extend(o.medical);
@@ -123,6 +185,7 @@ impl Rows {
         self.truth.extend(o.truth);
     }
 
+    /// The `eligibility` table of these rows, `member_id` and `data_source` added.
     pub fn eligibility_frame(&self) -> PolarsResult<DataFrame> {
         let r = &self.eligibility;
         DataFrame::new_infer_height(vec![
@@ -172,6 +235,7 @@ impl Rows {
         ])
     }
 
+    /// The `medical_claim` table of these rows (paid amounts in dollars).
     pub fn medical_frame(&self) -> PolarsResult<DataFrame> {
         let r = &self.medical;
         let s = |f: &dyn Fn(&ClaimLine) -> Option<&str>| r.iter().map(f).collect::<Vec<_>>();
@@ -219,6 +283,7 @@ impl Rows {
         ])
     }
 
+    /// The `pharmacy_claim` table of these rows (paid amounts in dollars).
     pub fn pharmacy_frame(&self) -> PolarsResult<DataFrame> {
         let r = &self.pharmacy;
         DataFrame::new_infer_height(vec![
@@ -261,6 +326,8 @@ impl Rows {
         ])
     }
 
+    /// An `observation` or `lab_result` table of `rows`: `id_col` names the id column and each
+    /// of `date_cols` gets the row's date (LOINC codes).
     pub fn clinical_frame(
         rows: &[Clinical],
         id_col: &str,
@@ -301,6 +368,7 @@ impl Rows {
         DataFrame::new_infer_height(cols)
     }
 
+    /// The `health_home_enrollment` table of these rows.
     pub fn health_home_frame(&self) -> PolarsResult<DataFrame> {
         let r = &self.health_home;
         DataFrame::new_infer_height(vec![
@@ -329,6 +397,7 @@ impl Rows {
         ])
     }
 
+    /// The `ground_truth.parquet` table of these rows.
     pub fn truth_frame(&self) -> PolarsResult<DataFrame> {
         let r = &self.truth;
         DataFrame::new_infer_height(vec![
