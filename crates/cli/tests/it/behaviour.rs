@@ -3,9 +3,11 @@
 //! its generated input files too — recorded in `fixtures/behaviour/sha256.txt` before the
 //! restructuring of issue #17 began, and checked unchanged on every test run.
 //!
-//! The run manifest is hashed without its timing fields (`timings`: seconds and peak memory)
-//! and with the paths of the input folder, `shared/` and the repository replaced by `<input>`,
-//! `<shared>` and `<root>` (a clone elsewhere hashes the same); every other byte counts.
+//! The run manifest is hashed without its timing fields (`timings`: seconds and peak memory).
+//! In the manifest and the HTML report (which names value-set override files by path) the paths
+//! of the input folder, `shared/` and the repository are written `<input>`, `<shared>` and
+//! `<root>`, and the manifest's SHA-256 of the report is that of the report so written — so a
+//! clone elsewhere hashes the same. Every other byte counts.
 //!
 //! A change that is *meant* to change outputs re-records the lock with
 //! `BLESS=1 cargo test -p caregap-cli --test it behaviour` and says so in its commit: the diff of
@@ -29,18 +31,38 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The manifest without timings, with `input` written as `<input>`.
-fn manifest_without_timings(bytes: &[u8], input: &Path) -> Vec<u8> {
-    let mut m: serde_json::Value = serde_json::from_slice(bytes).expect("manifest is JSON");
-    m.as_object_mut()
-        .expect("manifest is an object")
-        .remove("timings");
-    let text = serde_json::to_string_pretty(&m).unwrap();
+/// `text` with the paths of the input folder, `shared/` and the repository written as
+/// `<input>`, `<shared>` and `<root>`.
+fn without_paths(text: &str, input: &Path) -> String {
     let shared = shared().canonicalize().unwrap_or_else(|_| shared());
     text.replace(&input.display().to_string(), "<input>")
         .replace(&shared.display().to_string(), "<shared>")
         .replace(&root().display().to_string(), "<root>")
-        .into_bytes()
+}
+
+/// A text output (the report names value-set override files by their path) without paths.
+fn portable(name: &str, bytes: Vec<u8>, input: &Path) -> Vec<u8> {
+    if name.ends_with(".html") {
+        without_paths(&String::from_utf8(bytes).expect("UTF-8 report"), input).into_bytes()
+    } else {
+        bytes
+    }
+}
+
+/// The manifest without timings and paths; the report's SHA-256 in it is that of the report
+/// without paths.
+fn manifest_without_timings(bytes: &[u8], dir: &Path, input: &Path) -> Vec<u8> {
+    let mut m: serde_json::Value = serde_json::from_slice(bytes).expect("manifest is JSON");
+    let obj = m.as_object_mut().expect("manifest is an object");
+    obj.remove("timings");
+    if let Some(h) = obj
+        .get_mut("output_sha256")
+        .and_then(|o| o.get_mut("report.html"))
+    {
+        let report = fs::read(dir.join("report.html")).expect("report.html beside the manifest");
+        *h = serde_json::Value::String(sha(&portable("report.html", report, input)));
+    }
+    without_paths(&serde_json::to_string_pretty(&m).unwrap(), input).into_bytes()
 }
 
 /// Hash every file under `dir` as `prefix/relative/path`.
@@ -59,9 +81,9 @@ fn hash_tree(dir: &Path, prefix: &str, input: &Path, out: &mut BTreeMap<String, 
         } else {
             let bytes = fs::read(&p).unwrap();
             let bytes = if name == "run_manifest.json" {
-                manifest_without_timings(&bytes, input)
+                manifest_without_timings(&bytes, dir, input)
             } else {
-                bytes
+                portable(&name, bytes, input)
             };
             out.insert(key, sha(&bytes));
         }
