@@ -6,7 +6,7 @@
 //! | `partial.json` | `format_version` ([`FORMAT_VERSION`]) and the [`PartialFacts`] |
 //! | `conditions.parquet`, `eligibility.parquet`, `care_gaps.parquet`, `rejects.parquet` | the [`crate::PERSON_FRAMES`] |
 //! | `summary_counts.parquet` | measure, group_type, group_id, open, closed, excluded |
-//! | `utilization_*.parquet` | the utilization partial ([`utilization`]: its one place) |
+//! | `utilization_*.parquet` | the utilization partial (`format/utilization.rs`: its one place) |
 //!
 //! Every file is written atomically. [`read`] checks the format version before anything else:
 //! a partial written by a caregap with another format is refused with
@@ -74,7 +74,7 @@ pub fn write(part: &Partial, dir: &Path) -> Result<(), ScaleoutError> {
     Ok(())
 }
 
-/// Read a partial folder written by [`write`], refusing one of another [`FORMAT_VERSION`].
+/// Read a partial folder written by [`write()`], refusing one of another [`FORMAT_VERSION`].
 pub fn read(dir: &Path) -> Result<Partial, ScaleoutError> {
     let file = dir.join(PARTIAL_FACTS);
     let bytes = fs::read(&file).map_err(|_| ScaleoutError::NotAPartial {
@@ -109,12 +109,12 @@ pub fn read(dir: &Path) -> Result<Partial, ScaleoutError> {
 }
 
 impl Partial {
-    /// [`write`] this partial into `dir`.
+    /// [`write()`] this partial into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), ScaleoutError> {
         write(self, dir)
     }
 
-    /// [`read`] the partial in `dir`.
+    /// [`read()`] the partial in `dir`.
     pub fn read(dir: &Path) -> Result<Partial, ScaleoutError> {
         read(dir)
     }

@@ -7,7 +7,7 @@
 //! It owns:
 //! - the **mergeable partial** of a run over a set of persons ([`Partial`], [`PartialFacts`]):
 //!   per-person frames, summary counts, utilization sums and the run's facts;
-//! - its **on-disk format** ([`format`]): a folder of Parquet files and `partial.json`, which
+//! - its **on-disk format** ([`mod@format`]): a folder of Parquet files and `partial.json`, which
 //!   carries [`FORMAT_VERSION`]; a partial of another version is refused with
 //!   [`ScaleoutError::FormatVersion`], naming the file, both versions and what to do;
 //! - the **exact merge** ([`Partial::merge`]) and its checks: every bucket `0..N` exactly once,

@@ -52,7 +52,7 @@ const PEAK_PER_CSV_BYTE: u64 = 12;
 pub fn buckets_for_memory(input: &Path, limit: u64) -> Result<u32, IngestError> {
     let mut need: u64 = 0;
     for spec in caregap_ingest::schema::all_tables() {
-        for f in caregap_ingest::read::locate_table(input, spec.name)? {
+        for f in caregap_ingest::locate::locate_table(input, spec.name)? {
             let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
             let factor = if f.extension().is_some_and(|e| e == "csv") {
                 PEAK_PER_CSV_BYTE
