@@ -2,7 +2,9 @@
 //!
 //! Glue: parses the command line, runs ingest → transform → report, writes the outputs and the
 //! run manifest, and maps errors to the documented exit statuses. The `caregap` binary is a
-//! thin wrapper over [`pipeline::run`], which tests call directly.
+//! thin wrapper over [`pipeline::run`], which tests call directly. The mergeable partial, its
+//! on-disk format, the merge and the split strategy are `caregap-scaleout`'s; this crate
+//! computes partials and makes outputs from them.
 //!
 //! ```text
 //! caregap run ──▶ ingest::read_input_layer ──▶ transform::{conditions, eligibility}
@@ -14,7 +16,6 @@ pub mod log;
 pub mod manifest;
 pub mod memory;
 pub mod outdir;
-pub mod partial;
 pub mod pipeline;
 pub mod signals;
 pub mod verify;

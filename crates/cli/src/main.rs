@@ -727,6 +727,14 @@ fn exit_code(e: &anyhow::Error) -> i32 {
             return exit::USAGE;
         }
     }
+    // A partial that cannot be read, is of another format version, or a merge that would
+    // lose or double persons: a failure of the command (status 1), as before the scale-out
+    // core was a crate of its own.
+    if e.downcast_ref::<caregap_scaleout::ScaleoutError>()
+        .is_some()
+    {
+        return exit::FAILURE;
+    }
     exit::FAILURE
 }
 

@@ -14,30 +14,15 @@ use caregap_transform::utilization::{BootstrapSettings, UtilizationQuality};
 use caregap_transform::value_sets::{OverrideReport, SHIPPED_MAP_VERSION};
 use caregap_transform::{Params, ValueSets};
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::pipeline::RunOptions;
 
 /// Version of the measure specification implemented.
 pub const SPEC_VERSION: &str = "1.3";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InputFile {
-    pub table: String,
-    pub file: String,
-    pub rows: usize,
-    pub sha256: String,
-    pub column_aliases: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StageTiming {
-    pub stage: String,
-    pub seconds: f64,
-    pub rows: usize,
-    /// Peak resident memory of the process during the stage (Linux; null elsewhere).
-    pub peak_rss_mb: Option<f64>,
-}
+// The facts a partial carries are the scale-out core's; the manifest reports them as they are.
+pub use caregap_scaleout::{Headline, InputFile, StageTiming};
 
 /// Start a new peak-memory window (Linux: reset VmHWM through /proc/self/clear_refs).
 pub fn reset_peak_rss() {
@@ -83,68 +68,35 @@ pub struct DataQuality {
     pub utilization: UtilizationQuality,
 }
 
-/// Headline counts of a run.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct Headline {
-    /// Persons with an accepted eligibility row.
-    pub persons: usize,
-    pub eligible: usize,
-    /// The outreach list: eligible and not in a Health Home on the as-of date.
-    pub outreach: usize,
-    pub hh_enrolled: usize,
-    /// Merged acute stays (any date).
-    pub acute_stays: usize,
-    /// ED visits (person-dates, any date, including those resulting in admission).
-    pub ed_visits: usize,
-    /// BP reading rows (observations and CPT II lines) dated in the MP.
-    pub bp_readings: usize,
-    pub care_gap_rows: usize,
-    pub open_care_gaps: usize,
-}
-
-impl Headline {
-    /// Add another set of persons' counts (all are counts over persons).
-    pub fn merge(&mut self, o: &Headline) {
-        self.persons += o.persons;
-        self.eligible += o.eligible;
-        self.outreach += o.outreach;
-        self.hh_enrolled += o.hh_enrolled;
-        self.acute_stays += o.acute_stays;
-        self.ed_visits += o.ed_visits;
-        self.bp_readings += o.bp_readings;
-        self.care_gap_rows += o.care_gap_rows;
-        self.open_care_gaps += o.open_care_gaps;
-    }
-
-    pub fn new(
-        people: &[PersonEvents],
-        rows: &[Vec<GapRow>],
-        eligibility: &DataFrame,
-    ) -> Result<Self> {
-        let count = |c: &str| -> Result<usize> {
-            Ok(eligibility
-                .column(c)?
-                .bool()?
-                .iter()
-                .filter(|x| *x == Some(true))
-                .count())
-        };
-        Ok(Headline {
-            persons: eligibility.height(),
-            eligible: count("eligible")?,
-            outreach: count("outreach")?,
-            hh_enrolled: count("hh_enrolled")?,
-            acute_stays: people.iter().map(|p| p.stays.len()).sum(),
-            ed_visits: people.iter().map(|p| p.ed_visits.len()).sum(),
-            bp_readings: people.iter().map(|p| p.bp.len()).sum(),
-            care_gap_rows: rows.iter().map(Vec::len).sum(),
-            open_care_gaps: rows
-                .iter()
-                .flatten()
-                .filter(|r| r.status == Status::Open)
-                .count(),
-        })
-    }
+/// The headline counts of a run over a set of persons.
+pub fn headline(
+    people: &[PersonEvents],
+    rows: &[Vec<GapRow>],
+    eligibility: &DataFrame,
+) -> Result<Headline> {
+    let count = |c: &str| -> Result<usize> {
+        Ok(eligibility
+            .column(c)?
+            .bool()?
+            .iter()
+            .filter(|x| *x == Some(true))
+            .count())
+    };
+    Ok(Headline {
+        persons: eligibility.height(),
+        eligible: count("eligible")?,
+        outreach: count("outreach")?,
+        hh_enrolled: count("hh_enrolled")?,
+        acute_stays: people.iter().map(|p| p.stays.len()).sum(),
+        ed_visits: people.iter().map(|p| p.ed_visits.len()).sum(),
+        bp_readings: people.iter().map(|p| p.bp.len()).sum(),
+        care_gap_rows: rows.iter().map(Vec::len).sum(),
+        open_care_gaps: rows
+            .iter()
+            .flatten()
+            .filter(|r| r.status == Status::Open)
+            .count(),
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -319,7 +271,7 @@ pub struct RunFacts {
 
 impl Manifest {
     pub fn build(
-        facts: &crate::partial::PartialFacts,
+        facts: &caregap_scaleout::PartialFacts,
         rejects: &DataFrame,
         vs: &ValueSets,
         opts: &RunOptions,

@@ -51,9 +51,9 @@ const RUN_FILES: &[&str] = &[
     "report.html",
 ];
 
-/// The files of a bucket's partial (`crate::partial::Partial::write`).
+/// The files of a bucket's partial (`caregap_scaleout::format::write`).
 const PARTIAL_FILES: &[&str] = &[
-    crate::partial::PARTIAL_FACTS,
+    caregap_scaleout::PARTIAL_FACTS,
     "conditions.parquet",
     "eligibility.parquet",
     "care_gaps.parquet",
@@ -428,7 +428,7 @@ pub fn check_replaceable(out: &Path, kind: OutputKind) -> Result<(), OutputError
     let has = |n: &str| names.iter().any(|(m, f)| *f && m == n);
     let found = if has("run_manifest.json") {
         OutputKind::Run
-    } else if has(crate::partial::PARTIAL_FACTS) {
+    } else if has(caregap_scaleout::PARTIAL_FACTS) {
         OutputKind::Partial
     } else if has(caregap_ingest::partition::PARTITION_MANIFEST) {
         OutputKind::Partition

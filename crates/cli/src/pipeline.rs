@@ -6,13 +6,15 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use caregap_ingest::partition::{self, PartitionManifest};
-use caregap_ingest::ranges::{self, RangePlan};
+use caregap_ingest::ranges;
 use caregap_ingest::{
     read_input_layer, read_input_layer_in, read_input_layer_range, InputLayer, Layout,
 };
 use caregap_report::html::{InputFileInfo, ReportInput};
 use caregap_report::suppress::SuppressionRule;
 use caregap_report::write_parquet_atomic;
+use caregap_scaleout::split::{self, Note, Split, SplitRequest};
+use caregap_scaleout::{Partial, PartialFacts};
 use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs, UtilizationPartial};
 use caregap_transform::value_sets::ValueSetMap;
 use caregap_transform::{conditions, eligibility, events, measures, summary, Params, ValueSets};
@@ -20,7 +22,6 @@ use polars::prelude::*;
 
 use crate::manifest::{self, Manifest, RunFacts, StageTiming};
 use crate::outdir::{OutputKind, OutputLock, Staging, TempFolder};
-use crate::partial::{Partial, PartialFacts};
 use crate::UsageError;
 
 /// Everything a run needs.
@@ -53,37 +54,10 @@ pub struct RunOptions {
     pub bucketing: Bucketing,
 }
 
-/// How an in-process bucketed run forms its person buckets. Outputs are byte-identical
-/// whichever is used; only time and memory differ.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Bucketing {
-    /// Person ranges when the input is clustered by person (the planned reads decode its rows
-    /// at most [`RANGE_READ_FACTOR_LIMIT`] times over), else the hash partition.
-    #[default]
-    Auto,
-    /// Contiguous person-id ranges read in place (`caregap_ingest::ranges`): no partition
-    /// pass; fast when the input is clustered by person, slow when it is not.
-    Range,
-    /// A temporary hash partition written first (`caregap partition`'s layout): one extra
-    /// read and write of the input, whatever its order.
-    Hash,
-}
-
-/// Largest read factor (see `RangePlan::read_factor`) at which `auto` bucketing reads person
-/// ranges in place: above it, a partition pass (one decode and one encode of every row, then
-/// one more decode) costs less than reading pieces again and again.
-pub const RANGE_READ_FACTOR_LIMIT: f64 = 1.5;
+// The split strategy (how many buckets, ranges or hash) is the scale-out core's.
+pub use caregap_scaleout::split::{
+    buckets_for_memory, Bucketing, FAST_BUCKET_MEMORY, RANGE_READ_FACTOR_LIMIT,
+};
 
 impl RunOptions {
     /// Options with the defaults for everything but the folders and the period.
@@ -337,7 +311,7 @@ pub fn merge(opts: &RunOptions, partials: &[PathBuf]) -> Result<RunOutput> {
             let parts = partials
                 .iter()
                 .map(|p| Partial::read(p))
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
             let merged = Partial::merge(parts)?;
             if merged.facts.settings != settings_fingerprint(opts) {
                 bail!(UsageError(format!(
@@ -427,96 +401,36 @@ fn bucket_partial(
     compute_partial(&input, anchors, vs, opts, timer, Some((bucket, buckets)))
 }
 
-/// How a run splits its input.
-enum Split {
-    Whole,
-    /// Person ranges read in place.
-    Ranges(RangePlan),
-    /// A temporary hash partition into this many buckets.
-    Hash(u32),
-}
-
-/// Choose the split of a run from its options:
-/// - `--buckets N`: exactly N buckets (person ranges when the input is clustered by person or
-///   `--bucketing range`, else a hash partition).
-/// - `--memory-limit` (or the default budget): enough buckets to stay under it. Person ranges
-///   when the input is clustered, and then at least enough for buckets of about
-///   [`FAST_BUCKET_MEMORY`] (the fastest size measured). Otherwise a hash partition, only when
-///   the budget needs buckets, and then as many (its cost does not grow with their number).
-/// - Neither: the whole input at once.
+/// Choose the split of a run ([`split::choose_split`]), reading only what the choice needs,
+/// and tell the user.
 fn choose_split(opts: &RunOptions, timer: &mut Timer) -> Result<Split> {
-    let (n, from_limit) = match (opts.buckets, opts.memory_limit) {
-        (Some(n), _) => (n, false),
-        (None, Some(limit)) => (buckets_for_memory(&opts.input, limit)?, true),
-        (None, None) => return Ok(Split::Whole),
+    let req = SplitRequest {
+        buckets: opts.buckets,
+        memory_limit: opts.memory_limit,
+        bucketing: opts.bucketing,
     };
-    // Buckets wanted when splitting anyway.
-    let wanted = if from_limit {
-        n.max(buckets_for_memory(
-            &opts.input,
-            FAST_BUCKET_MEMORY + BASE_MEMORY,
-        )?)
-    } else {
-        n
-    };
-    // A hash partition when the memory needs buckets (or they were asked for), never more
-    // buckets than persons.
-    let hash_if_needed = |why: &str, persons: usize| {
-        let m = cap_to_persons(wanted, persons, opts.buckets);
-        if n > 1 && m > 1 {
-            crate::log::notice(&format!(
-                "caregap: {m} person bucket(s) by a hash partition{why}"
-            ));
-            Split::Hash(m)
-        } else {
-            Split::Whole
-        }
-    };
-    if wanted <= 1 {
-        return Ok(Split::Whole);
-    }
-    if opts.bucketing == Bucketing::Hash {
-        return Ok(hash_if_needed("", eligible_persons(&opts.input)?));
-    }
-    let survey = timer.time(
-        "plan",
-        || Ok(ranges::survey(&opts.input)?),
-        |s: &ranges::Survey| s.tables.values().flatten().map(|f| f.rows).sum(),
-    )?;
-    let plan = survey.plan(wanted);
-    let factor = plan.read_factor();
-    tracing::info!(
-        read_factor = factor,
-        buckets = plan.buckets(),
-        "person-range plan"
-    );
-    Ok(
-        if opts.bucketing == Bucketing::Range || factor <= RANGE_READ_FACTOR_LIMIT {
-            cap_to_persons(wanted, survey.eligible.len(), opts.buckets);
-            crate::log::notice(&format!(
-                "caregap: {} person bucket(s): person-id ranges read in place (the planned reads decode the input {factor:.2} times)",
-                plan.buckets()
-            ));
-            Split::Ranges(plan)
-        } else {
-            hash_if_needed(
-                &format!(" (the input is not clustered by person: person-id ranges would decode it {factor:.2} times)"),
-                survey.eligible.len(),
+    let choice = split::choose_split(
+        &req,
+        &opts.input,
+        || {
+            timer.time(
+                "plan",
+                || Ok(ranges::survey(&opts.input)?),
+                |s: &ranges::Survey| s.tables.values().flatten().map(|f| f.rows).sum(),
             )
         },
-    )
-}
-
-/// `wanted` buckets, but never more than the `persons` of eligibility (at least one): an empty
-/// bucket costs a pass over every table for nothing. Says so when `--buckets` asked for more.
-fn cap_to_persons(wanted: u32, persons: usize, asked: Option<u32>) -> u32 {
-    let m = (wanted as usize).min(persons.max(1)) as u32;
-    if let Some(b) = asked.filter(|&b| b > m) {
-        crate::log::warning(&format!(
-            "warning: --buckets {b} is more than the {persons} person(s) in eligibility: {m} bucket(s) instead"
-        ));
+        || eligible_persons(&opts.input),
+    )?;
+    if let Some((read_factor, buckets)) = choice.range_plan {
+        tracing::info!(read_factor, buckets, "person-range plan");
     }
-    m
+    for note in &choice.notes {
+        match note {
+            Note::Notice(n) => crate::log::notice(n),
+            Note::Warning(w) => crate::log::warning(w),
+        }
+    }
+    Ok(choice.split)
 }
 
 /// The number of distinct persons in `eligibility` (a small table, read and checked once more
@@ -610,7 +524,7 @@ fn merge_parts(
 ) -> Result<Partial> {
     let mut merged = timer.time(
         "merge",
-        || Partial::merge(parts),
+        || Ok(Partial::merge(parts)?),
         |p: &Partial| p.frames.values().map(DataFrame::height).sum(),
     )?;
     // The run's stages in the order they ran: its own (plan or partition), the buckets', then
@@ -620,7 +534,7 @@ fn merge_parts(
 }
 
 /// The partial of one input (a whole input or one bucket): every per-person output and every
-/// mergeable count (see [`crate::partial`]). `anchors` is the global enrollee anchor list.
+/// mergeable count (see [`caregap_scaleout::partial`]). `anchors` is the global enrollee anchor list.
 fn compute_partial(
     input: &InputLayer,
     anchors: &[(i32, String)],
@@ -688,7 +602,7 @@ fn compute_partial(
         },
         |(u, _): &(UtilizationPartial, _)| u.persons.len(),
     )?;
-    let headline = manifest::Headline::new(&people, &gap_rows, &elig)?;
+    let headline = manifest::headline(&people, &gap_rows, &elig)?;
     let (seen, covered) = manifest::payer_types_seen(input, p)?;
     let (rows_read, rows_rejected, tables_absent) = manifest::table_counts(input);
     let facts = PartialFacts {
@@ -1015,55 +929,3 @@ fn report_input<'a>(
 
 /// The default memory budget (see [`crate::memory`]).
 pub use crate::memory::default_memory_limit;
-
-/// Peak memory of the fastest buckets measured (docs/performance.md): buckets of about this
-/// size beat fewer, larger ones per person, as their frames stay small. At 1,000,000 persons,
-/// person ranges: 7 buckets 109.6 s, 14 buckets 99.0 s, 30 buckets 90.7 s; hash buckets: 7
-/// 116.7 s, 16 111.0 s, 29 104.8 s. At 100,000: one pass 8.3–9.0 s, 3 buckets 6.5–8.0 s.
-pub const FAST_BUCKET_MEMORY: u64 = 1536 << 20;
-
-/// Resident memory of a run besides its data (binary, value sets, thread pools), in bytes.
-const BASE_MEMORY: u64 = 400 << 20;
-/// Peak resident bytes per input byte on disk, measured with the scale bench (docs/performance.md):
-/// zstd Parquet expands far more than CSV text.
-const PEAK_PER_PARQUET_BYTE: u64 = 60;
-const PEAK_PER_CSV_BYTE: u64 = 12;
-
-/// The number of person buckets that keeps a run's peak memory near `limit` bytes, from the
-/// size of the input files (measured expansion factors; at least 1).
-pub fn buckets_for_memory(input: &Path, limit: u64) -> Result<u32> {
-    let mut need: u64 = 0;
-    for spec in caregap_ingest::schema::all_tables() {
-        for f in caregap_ingest::read::locate_table(input, spec.name)? {
-            let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-            let factor = if f.extension().is_some_and(|e| e == "csv") {
-                PEAK_PER_CSV_BYTE
-            } else {
-                PEAK_PER_PARQUET_BYTE
-            };
-            need += len * factor;
-        }
-    }
-    let room = limit.saturating_sub(BASE_MEMORY).max(64 << 20);
-    Ok(need.div_ceil(room).clamp(1, 4096) as u32)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_and_speed_buckets_grow_with_the_input() {
-        let d = tempfile::tempdir().unwrap();
-        let t = d.path().join("medical_claim");
-        std::fs::create_dir_all(&t).unwrap();
-        // 100 MiB of Parquet: 6 GiB expanded.
-        std::fs::write(t.join("part-0.parquet"), vec![0u8; 100 << 20]).unwrap();
-        assert_eq!(buckets_for_memory(d.path(), 64 << 30).unwrap(), 1);
-        assert_eq!(buckets_for_memory(d.path(), 2 << 30).unwrap(), 4);
-        assert_eq!(
-            buckets_for_memory(d.path(), FAST_BUCKET_MEMORY + BASE_MEMORY).unwrap(),
-            4
-        );
-    }
-}

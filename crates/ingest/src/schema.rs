@@ -339,6 +339,16 @@ pub fn canonical_code_system(raw: &str) -> String {
     }
 }
 
+/// The polars type a column has after ingest.
+pub fn dtype_of(kind: Kind) -> polars::prelude::DataType {
+    match kind {
+        Kind::Date => polars::prelude::DataType::Date,
+        Kind::Int | Kind::NonNegativeInt => polars::prelude::DataType::Int64,
+        Kind::Decimal => polars::prelude::DataType::Float64,
+        _ => polars::prelude::DataType::String,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

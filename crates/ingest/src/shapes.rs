@@ -83,7 +83,7 @@ pub fn is_native(kind: Kind, dt: &DataType) -> bool {
 pub fn native_expr(name: &str, kind: Kind, stored: &DataType) -> Expr {
     match stored {
         DataType::Datetime(..) => col(name).dt().date(),
-        _ => col(name).cast(crate::read::dtype_of(kind)),
+        _ => col(name).cast(crate::schema::dtype_of(kind)),
     }
 }
 

@@ -260,6 +260,23 @@ fn buckets_threads_and_merge_give_byte_identical_outputs() {
         "other settings",
     );
     refused(vec![&whole], &RUN, "not a bucket output");
+    // A partial of another on-disk format version (another caregap wrote it) is refused,
+    // naming the file, both versions and what to do.
+    let facts = outs[1].join(caregap_scaleout::PARTIAL_FACTS);
+    let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&facts).unwrap()).unwrap();
+    json["format_version"] = (caregap_scaleout::FORMAT_VERSION + 1).into();
+    fs::write(&facts, serde_json::to_vec(&json).unwrap()).unwrap();
+    refused(
+        outs.iter().collect(),
+        &RUN,
+        &format!(
+            "{}: partial format version {}, this caregap reads version {}",
+            facts.display(),
+            caregap_scaleout::FORMAT_VERSION + 1,
+            caregap_scaleout::FORMAT_VERSION
+        ),
+    );
+    refused(outs.iter().collect(), &RUN, "re-run the buckets");
 }
 
 #[test]

@@ -22,28 +22,25 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::check::{check_unchanged, empty_rejects};
 use crate::error::{guarded, IngestError};
-use crate::read::{
-    check_unchanged, person_id_text, scan_raw, source_file_info, table_files, Layout,
-};
-use crate::schema;
+use crate::layer::{absent_table, Layout, SourceFile, Table};
+use crate::locate::table_files;
+use crate::schema::{self, TableSpec};
+use crate::source::{check_scanned, person_id_text, scan_files, scan_raw, source_file_info};
+use crate::structure::Stamp;
+// The names of a bucketed layout, where every source and check finds them.
+pub use crate::layer::{PARTITION_MANIFEST, SOURCE_FILE_INDEX, SOURCE_ROW};
+pub use crate::locate::bucket_dir;
 
 /// Spark's seed for `xxhash64`.
 pub const SPARK_XXHASH64_SEED: u64 = 42;
-
-/// Name of the partition manifest at the root of a bucketed layout.
-pub const PARTITION_MANIFEST: &str = "_partition.json";
-/// Column with the original file of a row: its index in the table's file list of
-/// `_partition.json` (an integer: a per-row path would cost gigabytes at state scale).
-pub const SOURCE_FILE_INDEX: &str = "_source_file_index";
-/// Column with the original 1-based row number of a row (across the table's files).
-pub const SOURCE_ROW: &str = "_source_row";
 
 /// Spark's `xxhash64(s)` of a string (seed 42), as the signed value Spark returns.
 pub fn spark_xxhash64(s: Option<&str>) -> i64 {
@@ -97,9 +94,61 @@ impl PartitionManifest {
     }
 }
 
-/// The folder of bucket `i` of a table.
-pub fn bucket_dir(root: &Path, table: &str, i: u32) -> PathBuf {
-    root.join(table).join(format!("bucket={i}"))
+/// The partition manifest of the bucketed layout `dir`, for a read of `layout` (a bucket it
+/// has, or all of them).
+pub(crate) fn manifest_for(dir: &Path, layout: Layout) -> Result<PartitionManifest, IngestError> {
+    let pm = PartitionManifest::read(dir)?.ok_or_else(|| IngestError::Unreadable {
+        table: PARTITION_MANIFEST.into(),
+        file: dir.join(PARTITION_MANIFEST).display().to_string(),
+        message: "a bucketed input needs the partition manifest written by `caregap partition` (or the Spark driver)".into(),
+    })?;
+    if let Layout::Bucket(i) = layout {
+        if i >= pm.buckets {
+            return Err(IngestError::Unreadable {
+                table: PARTITION_MANIFEST.into(),
+                file: dir.join(PARTITION_MANIFEST).display().to_string(),
+                message: format!(
+                    "bucket {i} asked for, the input has buckets 0..{}",
+                    pm.buckets
+                ),
+            });
+        }
+    }
+    Ok(pm)
+}
+
+/// Read and check table `spec` of bucket `layout` (or all buckets) of the bucketed layout
+/// `dir`: rows in their original order, files and rows named as a whole run names them.
+pub(crate) fn read_table(
+    dir: &Path,
+    spec: &TableSpec,
+    layout: Layout,
+    pm: &PartitionManifest,
+) -> Result<(Table, DataFrame), IngestError> {
+    let Some(paths) = table_files(dir, spec, layout)? else {
+        return Ok((absent_table(spec), empty_rejects()));
+    };
+    let scanned = scan_files(dir, spec, &paths)?;
+    // The manifest names the original files, not the bucket's pieces of them.
+    check_scanned(spec, scanned, || {
+        pm.tables
+            .get(spec.name)
+            .map(|recs| {
+                recs.iter()
+                    .map(|r| SourceFile {
+                        relative: r.file.clone(),
+                        path: dir.join(&r.file),
+                        rows: 0,
+                        sha256: r.sha256.clone(),
+                        column_aliases: r.column_aliases.clone(),
+                        columns_present: vec![],
+                        bucketed: true,
+                        stamp: Stamp::default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }
 
 /// Rows read per slice of a Parquet file (bounds memory on huge files).

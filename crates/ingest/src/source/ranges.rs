@@ -3,7 +3,7 @@
 //! A hash layout ([`crate::partition`]) must rewrite the whole input before any bucket can be
 //! read: every row is decoded, hashed and encoded again. When the input is *clustered by
 //! person* — each Parquet row group or file holds a narrow range of person ids, as in exports
-//! sorted by member and as `caregap synth` writes — that rewrite can be skipped. [`plan`]
+//! sorted by member and as `caregap synth` writes — that rewrite can be skipped. [`survey`]
 //! reads only the person id column of every file, once, and records for every *piece* (a
 //! Parquet row group, or a CSV file as a whole) its rows and its smallest and largest id.
 //! It cuts the id space into `n` contiguous ranges holding equal numbers of the persons in
@@ -28,9 +28,15 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::check::normalise::{map_text, norm_id};
+use crate::check::{check_table, check_unchanged, empty_rejects, ColumnFacts};
 use crate::error::{guarded, IngestError};
-use crate::read::{person_id_text, scan_raw, source_file_info, table_files, Layout};
-use crate::schema;
+use crate::layer::{absent_table, Layout, SourceFile, Table};
+use crate::locate::table_files;
+use crate::schema::{self, TableSpec, PERSON_ID_ALIAS};
+use crate::source::{
+    column_facts, in_order, person_id_text, scan_file, scan_raw, source_file_info,
+};
 
 /// Consecutive Parquet row groups are merged into pieces of at least this many rows (tiny
 /// row groups would make thousands of reads).
@@ -300,6 +306,112 @@ pub fn survey(dir: &Path) -> Result<Survey, IngestError> {
     eligible.sort_unstable();
     eligible.dedup();
     Ok(Survey { tables, eligible })
+}
+
+/// Keep the rows of `person_id` range `lo..hi` (and, with `nulls`, rows without a person),
+/// judged on the id as [`person_id_text`] gives it (column `__pid`), which the cuts are too.
+fn in_range(lo: Option<&str>, hi: Option<&str>, nulls: bool) -> Expr {
+    let pid = || col("__pid");
+    let bounds = [
+        lo.map(|lo| pid().gt_eq(lit(lo))),
+        hi.map(|hi| pid().lt(lit(hi))),
+    ];
+    let within = bounds
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| a.and(b))
+        .unwrap_or(pid().is_not_null());
+    if nulls {
+        within.or(pid().is_null())
+    } else {
+        within
+    }
+}
+
+/// One table of bucket `b` of a person-range plan: the pieces that can hold its persons,
+/// filtered to them exactly, with file and row numbers as a whole run gives them.
+pub(crate) fn read_table(
+    dir: &Path,
+    spec: &TableSpec,
+    plan: &RangePlan,
+    b: u32,
+) -> Result<(Table, DataFrame), IngestError> {
+    // The plan lists every table the input has (and has failed on a missing required one).
+    let Some(planned) = plan.tables.get(spec.name) else {
+        return Ok((absent_table(spec), empty_rejects()));
+    };
+    let paths: Vec<PathBuf> = planned.iter().map(|f| f.path.clone()).collect();
+    let facts = column_facts(dir, spec, &paths)?;
+    let (lo, hi) = plan.bounds(b);
+    let mut frames = Vec::new();
+    for (fi, f) in planned.iter().enumerate() {
+        // Runs of consecutive pieces to read: (offset, rows, every row in range).
+        let mut runs: Vec<(usize, usize, bool)> = Vec::new();
+        for p in f.pieces.iter().filter(|p| plan.overlaps(p, b)) {
+            let all = plan.contains(p, b);
+            match runs.last_mut() {
+                Some(r) if r.0 + r.1 == p.offset => {
+                    r.1 += p.len;
+                    r.2 &= all;
+                }
+                _ => runs.push((p.offset, p.len, all)),
+            }
+        }
+        for (offset, len, all) in runs {
+            let lf = piece_scan(dir, spec, f, fi, &facts, offset, len)?;
+            frames.push(if all {
+                lf
+            } else {
+                lf.with_column(map_text(col(PERSON_ID_ALIAS.0), norm_id).alias("__pid"))
+                    .filter(in_range(lo, hi, b == 0))
+                    .drop(cols(["__pid"]))
+            });
+        }
+    }
+    if frames.is_empty() {
+        // No piece holds this bucket's persons: an empty frame of the table's shape.
+        frames.push(piece_scan(dir, spec, &planned[0], 0, &facts, 0, 0)?);
+    }
+    // Pieces are read in file order and rows in file order: already in original order.
+    let raw = in_order(concat(frames, UnionArgs::default())?, true)?;
+    let files = planned
+        .iter()
+        .map(|f| SourceFile {
+            relative: f.relative.clone(),
+            path: f.path.clone(),
+            rows: 0,
+            sha256: f.sha256.clone(),
+            column_aliases: f.column_aliases.clone(),
+            columns_present: vec![],
+            bucketed: false,
+            stamp: f.stamp,
+        })
+        .collect();
+    let out = check_table(spec, raw, files, &facts)?;
+    // Every bucket reads the files the plan surveyed: the same bytes, or an error.
+    for f in planned {
+        check_unchanged(spec, &f.relative, &f.path, f.stamp)?;
+    }
+    Ok(out)
+}
+
+/// Rows `offset..offset + len` of planned file `f` (the table's file number `fi`), every spec
+/// column as text or native, with `__file` and `__row` as a whole run numbers them.
+fn piece_scan(
+    dir: &Path,
+    spec: &TableSpec,
+    f: &PlannedFile,
+    fi: usize,
+    facts: &ColumnFacts,
+    offset: usize,
+    len: usize,
+) -> Result<LazyFrame, IngestError> {
+    let (lf, _) = scan_file(dir, spec, &f.path, facts, fi, false)?;
+    let first = (f.first_row + offset + 1) as IdxSize;
+    Ok(lf
+        .slice(offset as i64, len as IdxSize)
+        .with_row_index("__row", Some(first))
+        .with_column(col("__row").cast(DataType::Int64)))
 }
 
 #[cfg(test)]
