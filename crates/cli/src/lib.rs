@@ -16,6 +16,7 @@ pub mod memory;
 pub mod outdir;
 pub mod partial;
 pub mod pipeline;
+pub mod settings;
 pub mod signals;
 pub mod verify;
 
