@@ -153,6 +153,8 @@ pub struct Setting {
     pub help: &'static str,
     /// Appended to the range error: why the range is what it is.
     pub why: &'static str,
+    /// What it allows, in words, where the kind does not say it (docs).
+    pub allows: &'static str,
     pub effect: Effect,
     /// The resolved value in the merge [`fingerprint`] (result-changing settings only).
     pub fingerprint: Option<fn(&RunOptions) -> serde_json::Value>,
@@ -176,6 +178,7 @@ impl Setting {
             help_default: false,
             help,
             why: "",
+            allows: "",
             effect,
             fingerprint: None,
             manifest: Recorded::Not("an execution setting: outputs do not depend on it"),
@@ -253,11 +256,15 @@ impl Setting {
 
     /// What the setting allows, in words (docs).
     pub fn allowed(&self) -> String {
+        if !self.allows.is_empty() {
+            return self.allows.to_string();
+        }
         match self.kind {
             Kind::Path => "a folder or file".into(),
             Kind::Paths => "files".into(),
             Kind::Text | Kind::List => String::new(),
             Kind::Date => "`YYYY-MM-DD`".into(),
+            Kind::Int { min, max, .. } if max >= u32::MAX as i128 => format!("{min} or more"),
             Kind::Int { min, max, .. } => format!("{min} to {max}"),
             Kind::Float { min, max } => format!("{min} to {max}"),
             Kind::Choice(_) => self
@@ -293,6 +300,7 @@ pub static SETTINGS: &[Setting] = &[
         default: Default::Required,
         manifest: Recorded::At(&["/input_folder"]),
         example: "other-input",
+        allows: "a folder",
         ..Setting::new(
             "input",
             Kind::Path,
@@ -305,6 +313,7 @@ pub static SETTINGS: &[Setting] = &[
         default: Default::Required,
         manifest: Recorded::Not("the manifest is inside the output folder"),
         example: "other-output",
+        allows: "a folder",
         ..Setting::new(
             "output",
             Kind::Path,
@@ -319,6 +328,7 @@ pub static SETTINGS: &[Setting] = &[
         }),
         manifest: Recorded::At(&["/parameters/period_start", "/parameters/period_end"]),
         example: "2025-04-01..2026-03-31",
+        allows: "`YEAR` or `START..END`, years 1900–2100",
         ..Setting::new(
             "period",
             Kind::Text,
@@ -331,6 +341,7 @@ pub static SETTINGS: &[Setting] = &[
         fingerprint: Some(|o| o.params.as_of.to_string().into()),
         manifest: Recorded::At(&["/parameters/as_of"]),
         example: "2025-10-31",
+        allows: "a day of the period (`YYYY-MM-DD`)",
         ..Setting::new(
             "as_of",
             Kind::Date,
@@ -343,6 +354,7 @@ pub static SETTINGS: &[Setting] = &[
         fingerprint: Some(|o| o.params.lookback_start.to_string().into()),
         manifest: Recorded::At(&["/parameters/lookback_start"]),
         example: "2023-01-01",
+        allows: "on or before the period start (`YYYY-MM-DD`)",
         ..Setting::new(
             "lookback_start",
             Kind::Date,
@@ -356,6 +368,7 @@ pub static SETTINGS: &[Setting] = &[
         fingerprint: Some(|o| serde_json::json!(o.params.coverage_types)),
         manifest: Recorded::At(&["/parameters/coverage_types", "/coverage_check/coverage_types"]),
         example: "medicaid,medicare",
+        allows: "`payer_type` values (not none)",
         ..Setting::new(
             "coverage_types",
             Kind::List,
@@ -370,6 +383,7 @@ pub static SETTINGS: &[Setting] = &[
             "not yet: recording it would change the manifest's bytes, which the behaviour lock of #17 fixes; measure_summary.parquet lists the measures computed",
         ),
         example: "fuh_7,cbp",
+        allows: "measure ids",
         ..Setting::new(
             "measures",
             Kind::List,
@@ -382,6 +396,7 @@ pub static SETTINGS: &[Setting] = &[
         fingerprint: Some(|o| serde_json::json!(o.value_sets)),
         manifest: Recorded::At(&["/value_sets/override_files"]),
         example: "overrides.csv",
+        allows: "CSV or tab-separated files",
         ..Setting::new(
             "value_sets",
             Kind::Paths,
@@ -394,6 +409,7 @@ pub static SETTINGS: &[Setting] = &[
         fingerprint: Some(|o| serde_json::json!(o.value_set_map)),
         manifest: Recorded::At(&["/value_sets/map/file"]),
         example: "map.csv",
+        allows: "a CSV file",
         ..Setting::new(
             "value_set_map",
             Kind::Path,
@@ -483,7 +499,8 @@ pub static SETTINGS: &[Setting] = &[
         commands: &[Cmd::Run],
         conflicts_with: Some("bucket"),
         default: Default::Derived("half the machine's memory, or ¾ of a lower cgroup limit"),
-        example: "4GiB",
+        example: "3000MiB",
+        allows: "a size: `4GiB`, `800MiB`, `2GB`",
         ..Setting::new(
             "memory_limit",
             Kind::Text,
@@ -510,6 +527,7 @@ pub static SETTINGS: &[Setting] = &[
         in_file: false,
         default: Default::Derived("the whole run"),
         example: "0",
+        allows: "a bucket of the input, from 0",
         ..Setting::new(
             "bucket",
             Kind::Int {
@@ -1008,4 +1026,235 @@ pub fn docs_table() -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Bucketing, DEFAULT_MAX_REJECT_RATE};
+    use clap::Args as _;
+
+    /// A clap command with the settings of `cmd` (as `caregap run`, `merge` or the globals).
+    fn command(cmd: Cmd) -> clap::Command {
+        let c = clap::Command::new("caregap").no_binary_name(true);
+        match cmd {
+            Cmd::Run => RunSettings::augment_args(c),
+            Cmd::Merge => MergeSettings::augment_args(c),
+            Cmd::Global => GlobalSettings::augment_args(c),
+        }
+    }
+
+    /// `s = example` as a pipeline file writes it.
+    fn toml_line(s: &Setting) -> String {
+        let quote = |t: &str| format!("\"{t}\"");
+        let v = match s.kind {
+            Kind::Int { .. } | Kind::Float { .. } => s.example.to_string(),
+            Kind::List | Kind::Paths => format!(
+                "[{}]",
+                s.example
+                    .split(',')
+                    .map(quote)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => quote(s.example),
+        };
+        format!("{} = {v}\n", s.key)
+    }
+
+    /// Input and output, the two required settings.
+    fn base() -> Layer {
+        Layer::parse("input = \"in\"\noutput = \"out\"\n", Path::new("")).unwrap()
+    }
+
+    #[test]
+    fn every_setting_has_its_flag_on_its_commands_and_its_key_in_the_pipeline_file() {
+        for s in SETTINGS {
+            assert!(!s.example.is_empty(), "{}: no example", s.key);
+            assert!(
+                !s.help.is_empty() && !s.help.ends_with('.'),
+                "{}: help",
+                s.key
+            );
+            for cmd in s.commands {
+                let c = command(*cmd);
+                assert!(
+                    c.get_arguments()
+                        .any(|a| a.get_long() == Some(s.long().as_str())),
+                    "{}: no --{} on {cmd:?}",
+                    s.key,
+                    s.long()
+                );
+                let mut argv = vec![format!("--{}", s.long())];
+                if !matches!(s.kind, Kind::Switch) {
+                    argv.push(s.example.to_string());
+                }
+                let m = c
+                    .try_get_matches_from(&argv)
+                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                let cli = Layer::from_matches(&m, *cmd);
+                assert_eq!(
+                    cli.values.get(s.key),
+                    Some(&parse_cli(s, s.example)),
+                    "{argv:?} on {cmd:?}"
+                );
+                if s.in_file {
+                    let file = Layer::parse(&toml_line(s), Path::new("")).unwrap();
+                    assert_eq!(file, cli, "{}: the file and the command line agree", s.key);
+                }
+            }
+            if s.in_file {
+                Layer::parse(&toml_line(s), Path::new(""))
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.key));
+            } else {
+                let e = Layer::parse(&toml_line(s), Path::new("")).unwrap_err();
+                assert!(e.contains("command-line option only"), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_result_settings_change_the_fingerprint_and_every_setting_is_read() {
+        let opts = base().into_options().unwrap();
+        let (fp, dbg) = (fingerprint(&opts), format!("{opts:?}"));
+        for s in SETTINGS {
+            assert_eq!(
+                s.fingerprint.is_some(),
+                s.effect == Effect::Results,
+                "{}: in the fingerprint exactly when it changes results",
+                s.key
+            );
+            let mut layer = base();
+            layer.values.insert(s.key, parse_cli(s, s.example));
+            // The settings that are not run options are read by `main` through these.
+            match s.key {
+                "bucket" => assert_eq!(layer.int::<u32>("bucket").unwrap(), Some(0)),
+                "threads" => assert_eq!(layer.threads().unwrap(), Some(2)),
+                "log_format" => assert_eq!(layer.text("log_format").as_deref(), Some("json")),
+                "verbose" => assert!(layer.switch("verbose")),
+                _ => {
+                    let changed = layer
+                        .into_options()
+                        .unwrap_or_else(|e| panic!("{}: {e}", s.key));
+                    assert_ne!(format!("{changed:?}"), dbg, "{}: not read", s.key);
+                    assert_eq!(
+                        fingerprint(&changed) != fp,
+                        s.effect == Effect::Results,
+                        "{}: {}",
+                        s.key,
+                        fingerprint(&changed)
+                    );
+                    continue;
+                }
+            }
+            let opts = layer.into_options().unwrap();
+            assert_eq!(fingerprint(&opts), fp, "{}", s.key);
+        }
+    }
+
+    #[test]
+    fn defaults_agree_with_run_options_new() {
+        let o = base().into_options().unwrap();
+        let n = RunOptions::new(
+            "in".into(),
+            "out".into(),
+            caregap_transform::Params::calendar_year(2025),
+        );
+        assert_eq!(o.params, n.params);
+        assert_eq!(o.bootstrap, n.bootstrap);
+        assert_eq!(o.suppression, n.suppression);
+        assert_eq!(o.measures, n.measures);
+        assert_eq!(o.value_sets, n.value_sets);
+        assert_eq!(o.value_set_map, n.value_set_map);
+        assert_eq!(o.max_reject_rate, Some(DEFAULT_MAX_REJECT_RATE));
+        assert_eq!(o.bucketing, Bucketing::default());
+        assert_eq!(o.buckets, None);
+        assert_eq!(fingerprint(&o), fingerprint(&n));
+    }
+
+    #[test]
+    fn ranges_are_checked_naming_key_and_flag() {
+        for s in SETTINGS {
+            let (below, above) = match s.kind {
+                Kind::Int { min, max, .. } => (Value::Int(min - 1), Value::Int(max + 1)),
+                Kind::Float { min, max } => (Value::Float(min - 0.01), Value::Float(max + 0.01)),
+                _ => continue,
+            };
+            for v in [below, above] {
+                let mut layer = base();
+                layer.values.insert(s.key, v.clone());
+                let e = match s.kind {
+                    Kind::Int { .. } => layer.int::<u64>(s.key).map(|_| ()),
+                    _ => layer.float(s.key).map(|_| ()),
+                }
+                .unwrap_err();
+                assert!(e.downcast_ref::<UsageError>().is_some(), "{}", s.key);
+                let e = e.to_string();
+                assert!(
+                    e.starts_with(&format!("{} (--{}) ", s.key, s.long()))
+                        && e.contains(" must be from "),
+                    "{v:?}: {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn results_and_finish_settings_say_where_the_manifest_records_them() {
+        for s in SETTINGS {
+            match (s.effect, s.manifest) {
+                (Effect::Results | Effect::Finish, Recorded::At(at)) => {
+                    assert!(
+                        !at.is_empty() && at.iter().all(|p| p.starts_with('/')),
+                        "{}",
+                        s.key
+                    )
+                }
+                (Effect::Results | Effect::Finish, Recorded::Not(why)) => {
+                    assert!(why.starts_with("not yet"), "{}: {why}", s.key)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn a_fingerprint_difference_names_the_settings() {
+        let a = base().into_options().unwrap();
+        let mut layer = base();
+        layer.set("seed", Value::Int(7));
+        let b = layer.into_options().unwrap();
+        let d = fingerprint_difference(&fingerprint(&a), &fingerprint(&b));
+        assert_eq!(d, "  --seed (seed): buckets 20120101, merge 7");
+        let old = r#"{"bootstrap":{"draws":1000,"seed":1},"measures":null}"#;
+        let d = fingerprint_difference(old, &fingerprint(&b));
+        assert!(
+            d.contains("another caregap version (settings fingerprint 1"),
+            "{d}"
+        );
+    }
+
+    /// `BLESS=1` rewrites the table in pipelines/README.md.
+    #[test]
+    fn the_settings_table_in_pipelines_readme_is_fresh() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/README.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (begin, end) = (
+            "<!-- settings table: generated from crates/cli/src/settings.rs; BLESS=1 cargo test -p caregap-cli --lib settings rewrites it -->\n",
+            "<!-- end of settings table -->",
+        );
+        let (Some(i), Some(j)) = (text.find(begin), text.find(end)) else {
+            panic!("{} lacks the settings table markers", path.display());
+        };
+        let fresh = format!("{}{begin}{}{}", &text[..i], docs_table(), &text[j..]);
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        } else {
+            assert!(
+                fresh == text,
+                "{} is stale: run `BLESS=1 cargo test -p caregap-cli --lib settings`",
+                path.display()
+            );
+        }
+    }
 }
