@@ -680,11 +680,14 @@ impl Layer {
                 )));
             }
             let v = spanned.into_inner();
-            let value = from_toml(s, &v, base).map_err(|want| {
-                at(format!(
+            let value = from_toml(s, &v, base).map_err(|want| match (s.kind, &v) {
+                (Kind::Choice(_), toml::Value::String(_)) => {
+                    at(format!("`{key}` must be {want}, not {v}"))
+                }
+                _ => at(format!(
                     "`{key}` must be {want}, not {} ({v})",
                     toml_type(&v)
-                ))
+                )),
             })?;
             layer.values.insert(s.key, value);
         }

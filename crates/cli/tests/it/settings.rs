@@ -34,9 +34,7 @@ fn manifest(layer: PipelineFile) -> serde_json::Value {
 #[test]
 fn the_manifest_records_each_setting_where_the_registry_says() {
     let d = tempfile::tempdir().unwrap();
-    let base_text = format!(
-        "input = \"in\"\noutput = \"out\"\nbootstrap_draws = 10\nmax_reject_rate = 1\n"
-    );
+    let base_text = "input = \"in\"\noutput = \"out\"\nbootstrap_draws = 10\nmax_reject_rate = 1\n";
     tiny(&d.path().join("in"));
     tiny(&d.path().join("other-input"));
     // Files for the value-set settings: one shipped set written back as an override, and the
@@ -51,7 +49,7 @@ fn the_manifest_records_each_setting_where_the_registry_says() {
     CsvWriter::new(&mut buf).finish(&mut map).unwrap();
     fs::write(d.path().join("map.csv"), buf).unwrap();
 
-    let base = PipelineFile::parse(&base_text, d.path()).unwrap();
+    let base = PipelineFile::parse(base_text, d.path()).unwrap();
     let before = manifest(base.clone());
     let mut checked = vec![];
     for s in SETTINGS {
