@@ -1,6 +1,8 @@
 //! Pipeline files (`pipelines/*.toml`) and how they combine with the command line: a setting
 //! given on the command line wins over the file, the file over the built-in default. Unknown
 //! keys are an error that names the key. Relative paths in a file are relative to the file.
+//! The settings themselves (keys, flags, defaults, ranges) are declared in [`crate::settings`];
+//! this module resolves them into [`RunOptions`] and checks what spans several of them.
 
 use std::path::{Path, PathBuf};
 
@@ -9,206 +11,103 @@ use caregap_report::suppress::SuppressionRule;
 use caregap_transform::utilization::BootstrapSettings;
 use caregap_transform::Params;
 use chrono::{Datelike, NaiveDate};
-use serde::Deserialize;
 
 use crate::pipeline::RunOptions;
+pub use crate::settings::Layer;
 use crate::UsageError;
 
-/// A date written either as a TOML date (`2025-12-31`) or as a string (`"2025-12-31"`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum DateValue {
-    Toml(toml::value::Datetime),
-    Text(String),
+/// A pipeline file, or the settings the command line gives: a [`Layer`] of settings (see
+/// [`crate::settings`], where every key is declared).
+pub type PipelineFile = Layer;
+
+/// A date setting (`YYYY-MM-DD`).
+fn parse_date(key: &str, s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| UsageError(format!("`{key}`: `{s}` is not a date (YYYY-MM-DD)")).into())
 }
 
-impl DateValue {
-    fn parse(&self, key: &str) -> Result<NaiveDate> {
-        let s = match self {
-            DateValue::Toml(d) => d.to_string(),
-            DateValue::Text(s) => s.clone(),
-        };
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|_| UsageError(format!("`{key}`: `{s}` is not a date (YYYY-MM-DD)")).into())
+/// The measure names a run may select: an unknown one is an error that lists them.
+fn check_measures(ms: &[String]) -> Result<()> {
+    let known = caregap_transform::measures::ids();
+    for m in ms {
+        if !known.contains(&m.as_str()) {
+            bail!(UsageError(format!(
+                "unknown measure `{m}` (known: {})",
+                known.join(", ")
+            )));
+        }
     }
+    Ok(())
 }
 
-/// The keys of a pipeline file. Every key is optional; see `pipelines/README.md`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PipelineFile {
-    /// Input folder (the input layer).
-    pub input: Option<PathBuf>,
-    /// Output folder (replaced atomically by each successful run).
-    pub output: Option<PathBuf>,
-    /// Measurement period: a calendar year (`"2025"`) or `"2025-04-01..2026-03-31"`.
-    pub period: Option<String>,
-    /// Eligibility as-of date (default: the period's last day).
-    pub as_of: Option<DateValue>,
-    /// Condition look-back start (default: period start − 1 year).
-    pub lookback_start: Option<DateValue>,
-    /// payer_type values that count as coverage (default `["medicaid"]`).
-    pub coverage_types: Option<Vec<String>>,
-    /// Measures to compute (default: all).
-    pub measures: Option<Vec<String>>,
-    /// Value-set override files (caregap's CSV or NCQA / VSAC exports).
-    pub value_sets: Option<Vec<PathBuf>>,
-    /// The value-set map for NCQA / VSAC exports (default: the shipped map).
-    pub value_set_map: Option<PathBuf>,
-    /// Report suppression threshold (default 10).
-    pub suppression_threshold: Option<u64>,
-    /// DiD bootstrap draws (default 1000).
-    pub bootstrap_draws: Option<usize>,
-    /// DiD bootstrap seed.
-    pub seed: Option<u64>,
-    /// Largest share of rejected rows a table may have (0–1); above it the run exits with 4.
-    pub max_reject_rate: Option<f64>,
-    /// Process the input in this many person buckets (exact merge; bounds memory).
-    pub buckets: Option<u32>,
-    /// Peak memory to aim for (`"7GiB"`): chooses `buckets` from the input's size.
-    pub memory_limit: Option<String>,
-    /// How buckets are formed: `"auto"` (default), `"range"` or `"hash"` (see
-    /// [`crate::pipeline::Bucketing`]).
-    pub bucketing: Option<crate::pipeline::Bucketing>,
-}
-
-impl PipelineFile {
-    /// Read a pipeline file; relative paths become relative to its folder.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UsageError(format!("cannot read pipeline file {}: {e}", path.display()))
-        })?;
-        let mut f: PipelineFile = toml::from_str(&text)
-            .map_err(|e| UsageError(format!("pipeline file {}: {e}", path.display())))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let rel = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        };
-        if let Some(p) = f.input.as_mut() {
-            rel(p);
-        }
-        if let Some(p) = f.output.as_mut() {
-            rel(p);
-        }
-        if let Some(v) = f.value_sets.as_mut() {
-            v.iter_mut().for_each(rel);
-        }
-        if let Some(p) = f.value_set_map.as_mut() {
-            rel(p);
-        }
-        Ok(f)
-    }
-
-    /// `self` with every key that `over` sets replaced by it.
-    pub fn overridden_by(self, over: PipelineFile) -> PipelineFile {
-        PipelineFile {
-            input: over.input.or(self.input),
-            output: over.output.or(self.output),
-            period: over.period.or(self.period),
-            as_of: over.as_of.or(self.as_of),
-            lookback_start: over.lookback_start.or(self.lookback_start),
-            coverage_types: over.coverage_types.or(self.coverage_types),
-            measures: over.measures.or(self.measures),
-            value_sets: over.value_sets.or(self.value_sets),
-            value_set_map: over.value_set_map.or(self.value_set_map),
-            suppression_threshold: over.suppression_threshold.or(self.suppression_threshold),
-            bootstrap_draws: over.bootstrap_draws.or(self.bootstrap_draws),
-            seed: over.seed.or(self.seed),
-            max_reject_rate: over.max_reject_rate.or(self.max_reject_rate),
-            buckets: over.buckets.or(self.buckets),
-            memory_limit: over.memory_limit.or(self.memory_limit),
-            bucketing: over.bucketing.or(self.bucketing),
-        }
-    }
-
-    /// Resolve into run options, with the built-in defaults for what is unset.
+impl Layer {
+    /// Resolve into run options: the declared defaults for what is unset, every value checked
+    /// (the pipeline reads each setting here, and nowhere else).
     pub fn into_options(self) -> Result<RunOptions> {
-        let input = self.input.ok_or_else(|| {
+        let input = self.path("input").ok_or_else(|| {
             UsageError("no input folder: give --input or `input` in a pipeline file".into())
         })?;
-        let out = self.output.ok_or_else(|| {
+        let out = self.path("output").ok_or_else(|| {
             UsageError("no output folder: give --out or `output` in a pipeline file".into())
         })?;
-        let mut params = parse_period(self.period.as_deref().unwrap_or("2025"))?;
-        if let Some(d) = &self.as_of {
-            params.as_of = d.parse("as_of")?;
+        let mut params = parse_period(&self.text("period").expect("a declared default"))?;
+        if let Some(d) = self.text("as_of") {
+            params.as_of = parse_date("as_of", &d)?;
         }
-        if let Some(d) = &self.lookback_start {
-            params.lookback_start = d.parse("lookback_start")?;
+        if let Some(d) = self.text("lookback_start") {
+            params.lookback_start = parse_date("lookback_start", &d)?;
         }
         check_dates(&params)?;
-        let params = params.with_coverage_types(
-            self.coverage_types
-                .unwrap_or_else(|| vec!["medicaid".into()]),
-        );
+        let params =
+            params.with_coverage_types(self.list("coverage_types").expect("a declared default"));
         if params.coverage_types.is_empty() {
             bail!(UsageError("coverage_types is empty".into()));
         }
-        if let Some(ms) = &self.measures {
-            let known = caregap_transform::measures::ids();
-            for m in ms {
-                if !known.contains(&m.as_str()) {
-                    bail!(UsageError(format!(
-                        "unknown measure `{m}` (known: {})",
-                        known.join(", ")
-                    )));
-                }
-            }
+        let measures = self.list("measures");
+        if let Some(ms) = &measures {
+            check_measures(ms)?;
         }
-        if let Some(r) = self.max_reject_rate {
-            if !(0.0..=1.0).contains(&r) {
-                bail!(UsageError(format!(
-                    "max_reject_rate must be between 0 and 1, not {r}"
-                )));
-            }
-        }
-        let threshold = self.suppression_threshold.unwrap_or(10);
-        if !(1..20).contains(&threshold) {
-            bail!(UsageError(format!(
-                "suppression_threshold (--suppression-threshold) {threshold} must be from 1 to 19: counts from 1 to it are suppressed in the report (0 would turn small-cell suppression off)"
-            )));
-        }
-        let buckets = match self.buckets {
-            Some(b) if !(1..=MAX_BUCKETS).contains(&b) => bail!(UsageError(format!(
-                "buckets (--buckets) {b} must be from 1 to {MAX_BUCKETS} (and a run never uses more buckets than persons)"
-            ))),
-            b => b,
-        };
-        let memory_limit = match (&self.memory_limit, buckets) {
-            (Some(limit), None) => Some(parse_size(limit)?),
+        let max_reject_rate = self.float("max_reject_rate")?;
+        let threshold = self
+            .int("suppression_threshold")?
+            .expect("a declared default");
+        let buckets = self.int("buckets")?;
+        let memory_limit = match (self.text("memory_limit"), buckets) {
+            (Some(limit), None) => Some(parse_size(&limit)?),
             (None, None) => crate::pipeline::default_memory_limit(),
             (_, Some(_)) => None,
         };
-        let boot = BootstrapSettings::default();
+        let bucketing = self.text("bucketing").expect("a declared default");
         Ok(RunOptions {
             input,
             out,
             params,
-            value_sets: self.value_sets.unwrap_or_default(),
-            value_set_map: self.value_set_map,
+            value_sets: self.paths("value_sets").unwrap_or_default(),
+            value_set_map: self.path("value_set_map"),
             bootstrap: BootstrapSettings {
-                draws: self.bootstrap_draws.unwrap_or(boot.draws),
-                seed: self.seed.unwrap_or(boot.seed),
+                draws: self.int("bootstrap_draws")?.expect("a declared default"),
+                seed: self.int("seed")?.expect("a declared default"),
             },
             suppression: SuppressionRule {
                 threshold,
                 ..Default::default()
             },
-            measures: self.measures,
-            max_reject_rate: self.max_reject_rate,
+            measures,
+            max_reject_rate,
             buckets,
             memory_limit,
-            bucketing: self.bucketing.unwrap_or_default(),
+            bucketing: clap::ValueEnum::from_str(&bucketing, false)
+                .map_err(|e| UsageError(format!("bucketing: {e}")))?,
         })
+    }
+
+    /// `threads`, checked (None: every core).
+    pub fn threads(&self) -> Result<Option<usize>> {
+        self.int("threads")
     }
 }
 
-/// The most person buckets a run or `caregap partition` may have: each bucket costs a pass over
-/// every table and a file per table, and buckets of a few hundred persons are already slower
-/// than fewer larger ones (docs/performance.md).
-pub const MAX_BUCKETS: u32 = 4096;
+pub use crate::settings::MAX_BUCKETS;
 
 /// The as-of date and the look-back start against the measurement period (spec §3): the
 /// eligibility, Health Home enrollment and worklist date is a day of the period; the condition
@@ -314,20 +213,45 @@ mod tests {
         assert!(parse_size("4XB").is_err());
     }
 
+    fn parse(text: &str) -> PipelineFile {
+        PipelineFile::parse(text, Path::new("")).unwrap()
+    }
+
     #[test]
-    fn unknown_key_is_named() {
-        let e = toml::from_str::<PipelineFile>("input = \"x\"\nbootstrap_drawz = 5\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("bootstrap_drawz"), "{e}");
+    fn unknown_key_is_named_with_the_closest_known_one() {
+        let e =
+            PipelineFile::parse("input = \"x\"\nbootstrap_drawz = 5\n", Path::new("")).unwrap_err();
+        assert!(
+            e.contains("line 2: unknown key `bootstrap_drawz` (did you mean `bootstrap_draws`?)"),
+            "{e}"
+        );
+        let e = PipelineFile::parse("log_format = \"json\"\n", Path::new("")).unwrap_err();
+        assert!(e.contains("command-line option only (--log-format)"), "{e}");
+        let e = PipelineFile::parse("\n\nbuckets = \"4\"\n", Path::new("")).unwrap_err();
+        assert!(
+            e.contains("line 3: `buckets` must be a whole number, not a string"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file() {
+        let f = PipelineFile::parse(
+            "input = \"in\"\noutput = \"/abs\"\nvalue_sets = [\"a.csv\"]",
+            Path::new("jobs"),
+        )
+        .unwrap();
+        let o = f.into_options().unwrap();
+        assert_eq!(o.input, Path::new("jobs/in"));
+        assert_eq!(o.out, Path::new("/abs"));
+        assert_eq!(o.value_sets, vec![PathBuf::from("jobs/a.csv")]);
     }
 
     #[test]
     fn dates_quoted_or_not() {
-        let f: PipelineFile = toml::from_str(
+        let f = parse(
             "as_of = 2025-10-31\nlookback_start = \"2024-01-01\"\ninput = \"i\"\noutput = \"o\"",
-        )
-        .unwrap();
+        );
         let o = f.into_options().unwrap();
         assert_eq!(
             o.params.as_of,
@@ -341,12 +265,9 @@ mod tests {
 
     #[test]
     fn command_line_wins_over_file() {
-        let file: PipelineFile =
-            toml::from_str("input = \"i\"\noutput = \"o\"\nperiod = \"2024\"\nseed = 1").unwrap();
-        let cli = PipelineFile {
-            period: Some("2025".into()),
-            ..Default::default()
-        };
+        let file = parse("input = \"i\"\noutput = \"o\"\nperiod = \"2024\"\nseed = 1");
+        let mut cli = PipelineFile::default();
+        cli.set("period", crate::settings::Value::Text("2025".into()));
         let o = file.overridden_by(cli).into_options().unwrap();
         assert_eq!(
             o.params.period_start,
@@ -363,8 +284,7 @@ mod tests {
             "suppression_threshold = 1\nbuckets = 4096",
             "period = \"2025-04-01..2026-03-31\"\nas_of = 2026-03-31",
         ] {
-            let f: PipelineFile =
-                toml::from_str(&format!("input = \"i\"\noutput = \"o\"\n{text}")).unwrap();
+            let f = parse(&format!("input = \"i\"\noutput = \"o\"\n{text}"));
             f.into_options().unwrap_or_else(|e| panic!("{text}: {e}"));
         }
     }
@@ -384,7 +304,7 @@ mod tests {
             "input = \"i\"\noutput = \"o\"\nas_of = 2024-12-31",
             "input = \"i\"\noutput = \"o\"\nlookback_start = 2025-01-02",
         ] {
-            let f: PipelineFile = toml::from_str(text).unwrap();
+            let f = parse(text);
             let e = f.into_options().unwrap_err();
             assert!(e.downcast_ref::<UsageError>().is_some(), "{text}: {e}");
         }

@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod memory;
 pub mod outdir;
 pub mod pipeline;
+pub mod settings;
 pub mod signals;
 pub mod verify;
 

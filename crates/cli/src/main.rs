@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use caregap_cli::config::PipelineFile;
 use caregap_cli::pipeline::{self, RunOptions};
+use caregap_cli::settings::{GlobalSettings, Layer, MergeSettings, RunSettings, Value};
 use caregap_cli::{exit, UsageError};
 use caregap_transform::Params;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use polars::prelude::{CsvWriter, SerWriter};
 
 /// mimalloc instead of the system allocator. polars allocates and frees large buffers at a high
@@ -41,120 +42,17 @@ fn configure_allocator() {
     about = "Care gaps, eligibility and cost-effectiveness for Medicaid Health Homes"
 )]
 struct Cli {
-    /// Log format on stderr: human-readable, or one JSON object per line for a scheduler.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
-    log_format: LogFormat,
-    /// More log detail (info); CAREGAP_LOG=debug for more.
-    #[arg(long, short, global = true)]
-    verbose: bool,
+    /// The global options (`--log-format`, `--verbose`): see [`caregap_cli::settings`].
+    #[command(flatten)]
+    global: GlobalSettings,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy)]
 enum LogFormat {
     Human,
     Json,
-}
-
-/// Every `run` setting; each one overrides the pipeline file's.
-#[derive(clap::Args, Clone, Default)]
-struct RunArgs {
-    /// Input folder (the input layer).
-    #[arg(long)]
-    input: Option<PathBuf>,
-    /// Output folder, replaced atomically by a successful run.
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Measurement period: a calendar year (`2025`) or `START..END` (`2025-04-01..2026-03-31`).
-    #[arg(long)]
-    period: Option<String>,
-    /// Eligibility as-of date (default: the period's last day).
-    #[arg(long)]
-    as_of: Option<String>,
-    /// Start of the condition look-back (default: period start − 1 year).
-    #[arg(long)]
-    lookback_start: Option<String>,
-    /// payer_type values that count as coverage, comma-separated (case-insensitive).
-    #[arg(long, alias = "payer-types", value_delimiter = ',')]
-    coverage_types: Option<Vec<String>>,
-    /// Measures to compute, comma-separated (default: all).
-    #[arg(long, value_delimiter = ',')]
-    measures: Option<Vec<String>>,
-    /// Value-set override file, replacing the sets it names: caregap's CSV (`value_set,
-    /// code_system, code`) or an NCQA / VSAC value-set export (CSV or tab-separated); may be
-    /// repeated (docs/value-sets.md).
-    #[arg(long = "value-sets")]
-    value_sets: Vec<PathBuf>,
-    /// Map from an export's value-set names to caregap's (`source_value_set, value_set`),
-    /// replacing the shipped NCQA map.
-    #[arg(long)]
-    value_set_map: Option<PathBuf>,
-    /// Bootstrap draws for the difference-in-differences interval (default 1000).
-    #[arg(long)]
-    bootstrap_draws: Option<usize>,
-    /// Seed of the bootstrap (same seed, same interval, on any number of threads).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Report suppression: counts from 1 to this are suppressed (default 10, as CMS).
-    #[arg(long)]
-    suppression_threshold: Option<u64>,
-    /// Largest share (0–1) of a table's rows that may be rejected, and of its accepted rows
-    /// that may belong to no eligible-table person; above it (or when no eligibility row is
-    /// covered or no claim line joins a person), exit 4 with the outputs set aside [default:
-    /// 0.05]. 1 accepts anything.
-    #[arg(long)]
-    max_reject_rate: Option<f64>,
-}
-
-/// How a run spends memory and threads (never what it computes: outputs are byte-identical
-/// whatever these are).
-#[derive(clap::Args, Clone, Default)]
-struct ScaleArgs {
-    /// Process the input in N person buckets one after another and merge them exactly
-    /// (bounds peak memory to about one bucket's).
-    #[arg(long, conflicts_with = "bucket")]
-    buckets: Option<u32>,
-    /// Peak memory to aim for (`4GiB`, `800MiB`); chooses the number of buckets from the
-    /// input's size. Ignored when --buckets is given.
-    #[arg(long, conflicts_with = "bucket")]
-    memory_limit: Option<String>,
-    /// How in-process buckets are formed: `range` reads contiguous person-id ranges of the
-    /// input in place (fast when the input is clustered by person), `hash` writes a temporary
-    /// hash partition first; `auto` picks `range` when the input is clustered.
-    #[arg(long, value_enum, conflicts_with = "bucket")]
-    bucketing: Option<caregap_cli::pipeline::Bucketing>,
-    /// Compute one bucket of a bucketed input (`caregap partition` or the Spark driver) and
-    /// write its partial to --out, for `caregap merge`.
-    #[arg(long)]
-    bucket: Option<u32>,
-    /// Worker threads (polars and rayon); default: every core.
-    #[arg(long)]
-    threads: Option<usize>,
-}
-
-impl RunArgs {
-    fn as_pipeline(&self) -> PipelineFile {
-        let date = |s: &Option<String>| s.clone().map(caregap_cli::config::DateValue::Text);
-        PipelineFile {
-            input: self.input.clone(),
-            output: self.out.clone(),
-            period: self.period.clone(),
-            as_of: date(&self.as_of),
-            lookback_start: date(&self.lookback_start),
-            coverage_types: self.coverage_types.clone(),
-            measures: self.measures.clone(),
-            value_sets: (!self.value_sets.is_empty()).then(|| self.value_sets.clone()),
-            value_set_map: self.value_set_map.clone(),
-            suppression_threshold: self.suppression_threshold,
-            bootstrap_draws: self.bootstrap_draws,
-            seed: self.seed,
-            max_reject_rate: self.max_reject_rate,
-            buckets: None,
-            memory_limit: None,
-            bucketing: None,
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -163,10 +61,10 @@ enum Command {
     Run {
         /// A pipeline file (`pipelines/monthly.toml`); options given here override it.
         pipeline: Option<PathBuf>,
+        /// Every `run` setting ([`caregap_cli::settings::SETTINGS`]); each one overrides the
+        /// pipeline file's.
         #[command(flatten)]
-        args: RunArgs,
-        #[command(flatten)]
-        scale: ScaleArgs,
+        settings: RunSettings,
     },
     /// Write an input folder bucketed by person (`<table>/bucket=<i>/part-*.parquet`, Spark's
     /// `pmod(xxhash64(person_id), N)`), for `caregap run --bucket i`.
@@ -187,9 +85,7 @@ enum Command {
         #[arg(long, num_args = 1.., required = true)]
         inputs: Vec<PathBuf>,
         #[command(flatten)]
-        args: RunArgs,
-        #[arg(long)]
-        threads: Option<usize>,
+        settings: MergeSettings,
     },
     /// Check an input folder and report every problem at once, writing nothing.
     Validate {
@@ -265,7 +161,7 @@ enum Command {
 }
 
 /// How `caregap measures` writes the registry.
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, clap::ValueEnum)]
 enum ListFormat {
     Text,
     Json,
@@ -337,19 +233,9 @@ fn progress(message: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-/// The most worker threads `--threads` may ask for (each thread has its own stack and
-/// buffers: 100,000 of them never finish starting).
-const MAX_THREADS: usize = 1024;
-
 /// Cap polars' and rayon's thread pools (before either starts).
 fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
-        if !(1..=MAX_THREADS).contains(&n) {
-            return Err(UsageError(format!(
-                "--threads {n} must be from 1 to {MAX_THREADS} (default: every core)"
-            ))
-            .into());
-        }
         std::env::set_var("POLARS_MAX_THREADS", n.to_string());
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -359,26 +245,13 @@ fn set_threads(threads: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-fn pipeline_options(
-    pipeline_file: &Option<PathBuf>,
-    args: &RunArgs,
-    scale: &ScaleArgs,
-) -> Result<RunOptions> {
+/// The settings of a pipeline file overridden by the command line's.
+fn settings_layer(pipeline_file: &Option<PathBuf>, cli: Layer) -> Result<Layer> {
     let file = match pipeline_file {
         Some(p) => PipelineFile::load(p)?,
         None => PipelineFile::default(),
     };
-    let mut over = args.as_pipeline();
-    if scale.bucket.is_none() {
-        over.buckets = scale.buckets;
-        over.memory_limit = scale.memory_limit.clone();
-        over.bucketing = scale.bucketing;
-    }
-    let mut opts = file.overridden_by(over).into_options()?;
-    if scale.bucket.is_some() {
-        opts.buckets = None;
-    }
-    Ok(opts)
+    Ok(file.overridden_by(cli))
 }
 
 /// A command's summary: a plain line on stdout, and with `--log-format json` also a JSON line
@@ -390,10 +263,14 @@ fn summary(line: &str) {
     }
 }
 
-fn run_command(pipeline_file: Option<PathBuf>, args: RunArgs, scale: ScaleArgs) -> Result<()> {
-    set_threads(scale.threads)?;
-    let opts = pipeline_options(&pipeline_file, &args, &scale)?;
-    if let Some(i) = scale.bucket {
+fn run_command(pipeline_file: Option<PathBuf>, cli: Layer) -> Result<()> {
+    let bucket = cli.int::<u32>("bucket")?;
+    let settings = settings_layer(&pipeline_file, cli)?;
+    set_threads(settings.threads()?)?;
+    let mut opts = settings.into_options()?;
+    if let Some(i) = bucket {
+        // One bucket of a bucketed input: the file's in-process bucketing does not apply.
+        opts.buckets = None;
         let part = pipeline::run_bucket(&opts, i)?;
         summary(&format!(
             "caregap: bucket {i}: {} persons, {} care-gap rows, {} rows rejected; partial written to {} (merge with `caregap merge`)",
@@ -469,11 +346,7 @@ fn test_panic() {
 fn real_main(cli: Cli) -> Result<()> {
     test_panic();
     match cli.command {
-        Command::Run {
-            pipeline,
-            args,
-            scale,
-        } => run_command(pipeline, args, scale)?,
+        Command::Run { pipeline, settings } => run_command(pipeline, settings.0)?,
         Command::Partition {
             input,
             out,
@@ -503,16 +376,16 @@ fn real_main(cli: Cli) -> Result<()> {
         Command::Merge {
             pipeline,
             inputs,
-            args,
-            threads,
+            settings,
         } => {
-            set_threads(threads)?;
-            let mut args = args;
-            if args.input.is_none() {
-                // Only the manifest's input_folder uses it; the partials carry the rest.
-                args.input = Some(PathBuf::from("(bucket outputs)"));
+            let mut cli = settings.0;
+            if !cli.has("input") {
+                // The partials carry their input folder; a merge reads no input.
+                cli.set("input", Value::Path(PathBuf::from("(bucket outputs)")));
             }
-            let opts = pipeline_options(&pipeline, &args, &ScaleArgs::default())?;
+            let settings = settings_layer(&pipeline, cli)?;
+            set_threads(settings.threads()?)?;
+            let opts = settings.into_options()?;
             let r = pipeline::merge(&opts, &inputs)?;
             summary(&format!(
                 "caregap merge: {} bucket outputs merged; wrote {} outputs, report.html and run_manifest.json to {}",
@@ -829,7 +702,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE as u8);
         }
     };
-    init_logging(cli.log_format, cli.verbose);
+    let global = &cli.global.0;
+    let format = match global.text("log_format").as_deref() {
+        Some("json") => LogFormat::Json,
+        _ => LogFormat::Human,
+    };
+    init_logging(format, global.switch("verbose"));
     if let Err(e) = caregap_cli::signals::install() {
         tracing::warn!("cannot handle SIGTERM and SIGINT ({e}); a stopped run leaves its temporary folders for the next run to remove");
     }

@@ -313,11 +313,11 @@ pub fn merge(opts: &RunOptions, partials: &[PathBuf]) -> Result<RunOutput> {
                 .map(|p| Partial::read(p))
                 .collect::<Result<Vec<_>, _>>()?;
             let merged = Partial::merge(parts)?;
-            if merged.facts.settings != settings_fingerprint(opts) {
+            let ours = settings_fingerprint(opts);
+            if merged.facts.settings != ours {
                 bail!(UsageError(format!(
-                    "the buckets were computed with other settings than this merge's:\n  buckets: {}\n  merge:   {}\ngive `caregap merge` the options the bucket runs had",
-                    merged.facts.settings,
-                    settings_fingerprint(opts)
+                    "the buckets were computed with other settings than this merge's:\n{}\ngive `caregap merge` the options the bucket runs had",
+                    crate::settings::fingerprint_difference(&merged.facts.settings, &ours)
                 )));
             }
             Ok(merged)
@@ -360,16 +360,10 @@ fn fail_point(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The settings that must agree between the buckets of one run and its merge.
+/// The settings that must agree between the buckets of one run and its merge (see
+/// [`crate::settings::fingerprint`]).
 pub fn settings_fingerprint(opts: &RunOptions) -> String {
-    serde_json::json!({
-        "parameters": opts.params,
-        "bootstrap": opts.bootstrap,
-        "measures": opts.measures,
-        "value_sets": opts.value_sets,
-        "value_set_map": opts.value_set_map,
-    })
-    .to_string()
+    crate::settings::fingerprint(opts)
 }
 
 /// The global enrollee anchor list of a bucketed input: the Health Home enrollment rows of

@@ -26,6 +26,8 @@
 //!   `behaviour`).
 //! - `scheduled`: the bad-input suite, atomic/locked outputs, pipeline files, exit statuses,
 //!   JSON logs and property tests.
+//! - `settings`: the settings registry against a real run (where run_manifest.json records
+//!   each setting).
 //! - `value_sets`: value-set files as users hold them (NCQA / VSAC exports, the value-set map)
 //!   against caregap's own CSV, and the errors naming unknown value sets and code systems.
 
@@ -43,6 +45,7 @@ mod real_data;
 mod report;
 mod scale;
 mod scheduled;
+mod settings;
 mod stories;
 mod synth;
 mod value_sets;
