@@ -21,7 +21,8 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use caregap_report::write_parquet_atomic;
+use caregap_report::contract;
+use caregap_report::write_output;
 use caregap_transform::summary::{Counts, SummaryCounts};
 use caregap_transform::utilization::{BeforeAfter, Sums, UtilizationPartial, UtilizationQuality};
 use polars::prelude::*;
@@ -205,17 +206,17 @@ impl Partial {
     /// Write the partial into `dir` (every file atomically).
     pub fn write(&self, dir: &Path) -> Result<()> {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // Each file checked against its declaration (crates/report/src/contract.rs).
         for (name, df) in &self.frames {
-            write_parquet_atomic(&mut df.clone(), &dir.join(format!("{name}.parquet")))?;
+            let out = contract::output(name).map_err(caregap_report::ReportError::from)?;
+            write_output(out, &mut df.clone(), dir)?;
         }
-        write_parquet_atomic(
-            &mut counts_frame(&self.counts)?,
-            &dir.join("summary_counts.parquet"),
-        )?;
+        let mut counts = counts_frame(&self.counts)?;
+        write_output(&contract::SUMMARY_COUNTS, &mut counts, dir)?;
         let (mut groups, mut persons, mut assignment) = utilization_frames(&self.utilization)?;
-        write_parquet_atomic(&mut groups, &dir.join("utilization_groups.parquet"))?;
-        write_parquet_atomic(&mut persons, &dir.join("utilization_persons.parquet"))?;
-        write_parquet_atomic(&mut assignment, &dir.join("utilization_assignment.parquet"))?;
+        write_output(&contract::UTILIZATION_GROUPS, &mut groups, dir)?;
+        write_output(&contract::UTILIZATION_PERSONS, &mut persons, dir)?;
+        write_output(&contract::UTILIZATION_ASSIGNMENT, &mut assignment, dir)?;
         let json = serde_json::to_vec_pretty(&self.facts)?;
         caregap_report::write_atomic(&dir.join(PARTIAL_FACTS), &json)?;
         Ok(())
