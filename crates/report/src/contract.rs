@@ -1003,10 +1003,14 @@ fn md_output(s: &mut String, o: &Output) {
     s.push_str(&format!("- Sorted by {}.\n", sorted_by(o)));
     match o.format {
         Format::Parquet => {
-            s.push_str(&format!(
-                "- Output name `{}` (the key of its row count and SHA-256 in run_manifest.json).\n\n",
-                o.name
-            ));
+            s.push_str(&if o.written == Written::Partial {
+                format!("- Name `{}` (internal: read by `caregap merge`).\n\n", o.name)
+            } else {
+                format!(
+                    "- Output name `{}` (the key of its row count and SHA-256 in run_manifest.json).\n\n",
+                    o.name
+                )
+            });
             s.push_str("| column | polars type | Parquet (Arrow) type | nulls | description |\n");
             s.push_str("|---|---|---|---|---|\n");
             for c in o.columns {
