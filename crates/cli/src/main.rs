@@ -158,6 +158,19 @@ enum Command {
         #[command(subcommand)]
         command: ValueSetCommand,
     },
+    /// Print the data dictionary of every output (docs/outputs.md): each file's grain, sort
+    /// order and columns with their types, nullability and meaning.
+    Outputs {
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: DictionaryFormat,
+    },
+}
+
+/// How `caregap outputs` prints the data dictionary.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DictionaryFormat {
+    Markdown,
+    Json,
 }
 
 /// How `caregap measures` writes the registry.
@@ -529,6 +542,13 @@ fn real_main(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Outputs { format } => match format {
+            DictionaryFormat::Markdown => print!("{}", caregap_report::contract::markdown()),
+            DictionaryFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&caregap_report::contract::json())?
+            ),
+        },
         Command::ValueSets {
             command:
                 ValueSetCommand::Export {

@@ -10,9 +10,9 @@ use caregap_ingest::ranges;
 use caregap_ingest::{
     read_input_layer, read_input_layer_in, read_input_layer_range, InputLayer, Layout,
 };
+use caregap_report::contract;
 use caregap_report::html::{InputFileInfo, ReportInput};
 use caregap_report::suppress::SuppressionRule;
-use caregap_report::write_parquet_atomic;
 use caregap_scaleout::split::{self, Note, Split, SplitRequest};
 use caregap_scaleout::{Partial, PartialFacts};
 use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs, UtilizationPartial};
@@ -700,6 +700,10 @@ fn finish(
     outputs.insert("comparison_assignment", util.comparison_assignment);
     outputs.insert("rejects", take(&mut frames, "rejects")?);
 
+    // Every output against its declaration (crates/report/src/contract.rs) before any is
+    // written: a frame off its contract is a bug, never a silently different file.
+    contract::check_run_frames(outputs.iter().map(|(k, v)| (*k, v)))
+        .map_err(caregap_report::ReportError::from)?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     manifest::reset_peak_rss();
@@ -707,16 +711,17 @@ fn finish(
     let mut hashes = BTreeMap::new();
     for (name, df) in outputs.iter_mut() {
         fail_point(name)?;
-        let path = dir.join(format!("{name}.parquet"));
-        hashes.insert(name.to_string(), write_parquet_atomic(df, &path)?);
-    }
-    if let Some(w) = outputs.get("worklist") {
-        let path = dir.join("worklist.csv");
+        let out = contract::output(name).map_err(caregap_report::ReportError::from)?;
         hashes.insert(
-            "worklist.csv".into(),
-            caregap_report::write_csv_atomic(&mut csv_ready(w)?, &path)?,
+            name.to_string(),
+            caregap_report::write_output(out, df, dir)?,
         );
     }
+    let csv = &contract::WORKLIST_CSV;
+    hashes.insert(
+        csv.name.into(),
+        caregap_report::write_output(csv, &mut outputs["worklist"].clone(), dir)?,
+    );
     timer.stages.push(StageTiming {
         stage: "write".into(),
         seconds: t.elapsed().as_secs_f64(),
@@ -741,7 +746,7 @@ fn finish(
     )?;
     manifest::reset_peak_rss();
     let t = Instant::now();
-    let html = caregap_report::html::render(&report_input(&manifest, &outputs, opts));
+    let html = caregap_report::html::render(&report_input(&manifest, &outputs, opts))?;
     fail_point("report")?;
     let report_hash = caregap_report::write_atomic(&dir.join("report.html"), html.as_bytes())?;
     manifest
@@ -800,20 +805,10 @@ pub fn validate(input: &Path) -> Result<InputLayer> {
     Ok(read_input_layer(input)?)
 }
 
-/// A frame with list columns joined by `;`, for CSV (which has no lists).
+/// A frame with list columns joined by `;`, for CSV (which has no lists): how `worklist.csv`
+/// is written ([`caregap_report::csv_ready`]).
 pub fn csv_ready(df: &DataFrame) -> Result<DataFrame> {
-    let exprs: Vec<Expr> = df
-        .schema()
-        .iter()
-        .map(|(name, dt)| match dt {
-            DataType::List(_) => col(name.clone())
-                .list()
-                .join(lit(";"), true)
-                .alias(name.clone()),
-            _ => col(name.clone()),
-        })
-        .collect();
-    Ok(df.clone().lazy().select(exprs).collect()?)
+    Ok(caregap_report::csv_ready(df)?)
 }
 
 /// One person's care-gap rows from a run's `care_gaps.parquet`, as text for a care manager:

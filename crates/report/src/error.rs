@@ -11,6 +11,15 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An output could not be read back (checking a written file against the contract).
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A frame does not match its output's declaration (a programming error in caregap).
+    #[error("{0} (the output contract, docs/outputs.md; please report this)")]
+    Contract(#[from] crate::contract::ContractError),
     /// An internal polars error while encoding an output.
     #[error("polars: {0}")]
     Polars(#[from] polars::prelude::PolarsError),

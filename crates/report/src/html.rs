@@ -2,6 +2,11 @@
 //! SVG charts drawn with plotters, a few lines of inline JavaScript to sort tables), printable,
 //! deterministic (no timestamps but the run's parameters), aggregates only, and every number
 //! passed through [`crate::suppress`].
+//!
+//! It reads its four frames (measure_summary, utilization_monthly, cost_effectiveness,
+//! eligibility) only through [`crate::contract::OutputFrame`]: a frame that does not match its
+//! output's declaration, or a column the declaration does not have, is an error, never an empty
+//! table.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +14,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use plotters::prelude::*;
 use polars::prelude::*;
 
+use crate::contract::{self, ContractError, OutputFrame};
+use crate::error::ReportError;
 use crate::suppress::{rate_shown, unstable, CountTable, Shown, SuppressionRule};
 
 /// One input file, as the methods section lists it.
@@ -53,46 +60,34 @@ pub struct ReportInput<'a> {
 // ---------------------------------------------------------------------------------------------
 // Frame access.
 
-fn strs(df: &DataFrame, c: &str) -> Vec<String> {
-    df.column(c)
-        .ok()
-        .and_then(|s| {
-            s.str()
-                .ok()
-                .map(|x| x.iter().map(|v| v.unwrap_or("").to_string()).collect())
-        })
-        .unwrap_or_default()
+/// The frames the report reads, each checked against its output's declaration.
+struct Frames<'a> {
+    measure_summary: OutputFrame<'a>,
+    utilization_monthly: OutputFrame<'a>,
+    cost_effectiveness: OutputFrame<'a>,
+    eligibility: OutputFrame<'a>,
 }
 
-fn ints(df: &DataFrame, c: &str) -> Vec<u64> {
-    df.column(c)
-        .ok()
-        .and_then(|s| s.cast(&DataType::Int64).ok())
-        .and_then(|s| {
-            s.i64()
-                .ok()
-                .map(|x| x.iter().map(|v| v.unwrap_or(0).max(0) as u64).collect())
+impl<'a> Frames<'a> {
+    fn new(inp: &ReportInput<'a>) -> Result<Self, ContractError> {
+        Ok(Frames {
+            measure_summary: OutputFrame::new(&contract::MEASURE_SUMMARY, inp.measure_summary)?,
+            utilization_monthly: OutputFrame::new(
+                &contract::UTILIZATION_MONTHLY,
+                inp.utilization_monthly,
+            )?,
+            cost_effectiveness: OutputFrame::new(
+                &contract::COST_EFFECTIVENESS,
+                inp.cost_effectiveness,
+            )?,
+            eligibility: OutputFrame::new(&contract::ELIGIBILITY, inp.eligibility)?,
         })
-        .unwrap_or_default()
+    }
 }
 
-fn floats(df: &DataFrame, c: &str) -> Vec<Option<f64>> {
-    df.column(c)
-        .ok()
-        .and_then(|s| s.cast(&DataType::Float64).ok())
-        .and_then(|s| s.f64().ok().map(|x| x.iter().collect()))
-        .unwrap_or_default()
-}
-
-fn bools(df: &DataFrame, c: &str) -> Vec<bool> {
-    df.column(c)
-        .ok()
-        .and_then(|s| {
-            s.bool()
-                .ok()
-                .map(|x| x.iter().map(|v| v.unwrap_or(false)).collect())
-        })
-        .unwrap_or_default()
+/// A count column (Int64, never negative in a valid output).
+fn counts(f: &OutputFrame, c: &str) -> Result<Vec<u64>, ContractError> {
+    Ok(f.ints(c)?.into_iter().map(|v| v.max(0) as u64).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,21 +285,21 @@ struct CareGapTable {
     rows: BTreeMap<(String, String, String), GroupRow>,
 }
 
-fn care_gap_table(ms: &DataFrame, rule: &SuppressionRule) -> CareGapTable {
+fn care_gap_table(ms: &OutputFrame, rule: &SuppressionRule) -> Result<CareGapTable, ContractError> {
     let (m, gt, gid) = (
-        strs(ms, "measure"),
-        strs(ms, "group_type"),
-        strs(ms, "group_id"),
+        ms.strs("measure")?,
+        ms.strs("group_type")?,
+        ms.strs("group_id")?,
     );
     let (den, num, exc) = (
-        ints(ms, "denominator"),
-        ints(ms, "numerator"),
-        ints(ms, "excluded"),
+        counts(ms, "denominator")?,
+        counts(ms, "numerator")?,
+        counts(ms, "excluded")?,
     );
     let (rate, lo, hi) = (
-        floats(ms, "rate"),
-        floats(ms, "rate_ci_low"),
-        floats(ms, "rate_ci_high"),
+        ms.floats("rate")?,
+        ms.floats("rate_ci_low")?,
+        ms.floats("rate_ci_high")?,
     );
     let mut t = CountTable::new();
     let mut rows = BTreeMap::new();
@@ -365,7 +360,7 @@ fn care_gap_table(ms: &DataFrame, rule: &SuppressionRule) -> CareGapTable {
         }
     }
     t.suppress(rule);
-    CareGapTable { t, rows }
+    Ok(CareGapTable { t, rows })
 }
 
 fn rate_cells(rule: &SuppressionRule, c: &CareGapTable, key: &(String, String, String)) -> Markup {
@@ -388,9 +383,9 @@ fn rate_cells(rule: &SuppressionRule, c: &CareGapTable, key: &(String, String, S
     }
 }
 
-fn care_gaps_section(inp: &ReportInput) -> Markup {
+fn care_gaps_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> {
     let rule = &inp.rule;
-    let c = care_gap_table(inp.measure_summary, rule);
+    let c = care_gap_table(&f.measure_summary, rule)?;
     let groups = [
         ("overall", "overall", "All rows"),
         ("hh_enrolled", "hh_enrolled", "Health Home enrollees"),
@@ -406,7 +401,7 @@ fn care_gaps_section(inp: &ReportInput) -> Markup {
         .filter(|k| k.1 == "health_home")
         .map(|k| (k.0.clone(), k.2.clone()))
         .collect();
-    html! {
+    Ok(html! {
         section id="care-gaps" {
             h2 { "2. Care gaps" }
             p { "For each measure: the eligible population, exclusions, denominator (open + closed) and numerator (closed; open for the inverse measures HbA1c poor control and readmissions), with the rate and its 95 % Wilson interval. Health Home enrollees are rows attributed to a Health Home on the index date; \u{201c}eligible, not enrolled\u{201d} are rows of people on the outreach list." }
@@ -459,7 +454,7 @@ fn care_gaps_section(inp: &ReportInput) -> Markup {
                 }
             }
         }
-    }
+    })
 }
 
 struct MonthRow {
@@ -470,27 +465,15 @@ struct MonthRow {
     paid: Option<f64>,
 }
 
-fn monthly(u: &DataFrame, group: &str) -> Vec<MonthRow> {
-    let (g, month) = (
-        strs(u, "group"),
-        u.column("month")
-            .ok()
-            .and_then(|c| c.cast(&DataType::String).ok()),
-    );
-    let months: Vec<String> = month
-        .and_then(|c| {
-            c.str()
-                .ok()
-                .map(|s| s.iter().map(|v| v.unwrap_or("").to_string()).collect())
-        })
-        .unwrap_or_default();
+fn monthly(u: &OutputFrame, group: &str) -> Result<Vec<MonthRow>, ContractError> {
+    let (g, months) = (u.strs("group")?, u.dates_iso("month")?);
     let (mm, ed, ip, paid) = (
-        ints(u, "member_months"),
-        ints(u, "ed_visits"),
-        ints(u, "admissions"),
-        floats(u, "paid_total"),
+        counts(u, "member_months")?,
+        counts(u, "ed_visits")?,
+        counts(u, "admissions")?,
+        u.floats("paid_total")?,
     );
-    (0..g.len())
+    Ok((0..g.len())
         .filter(|i| g[*i] == group)
         .map(|i| MonthRow {
             month: months[i].clone(),
@@ -499,7 +482,7 @@ fn monthly(u: &DataFrame, group: &str) -> Vec<MonthRow> {
             ip: ip[i],
             paid: paid[i],
         })
-        .collect()
+        .collect())
 }
 
 /// A per-1,000 rate or PMPM, when neither its events nor its member-months are small cells.
@@ -511,7 +494,7 @@ fn shown_rate(rule: &SuppressionRule, events: Option<u64>, mm: u64, value: f64) 
     }
 }
 
-fn utilization_section(inp: &ReportInput) -> Markup {
+fn utilization_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> {
     let rule = &inp.rule;
     let groups = [
         ("hh_enrolled", "Health Home enrollees", BLUE),
@@ -520,14 +503,14 @@ fn utilization_section(inp: &ReportInput) -> Markup {
     ];
     let data: Vec<(&str, &str, RGBColor, Vec<MonthRow>)> = groups
         .iter()
-        .map(|(g, l, c)| (*g, *l, *c, monthly(inp.utilization_monthly, g)))
-        .collect();
+        .map(|(g, l, c)| Ok((*g, *l, *c, monthly(&f.utilization_monthly, g)?)))
+        .collect::<Result<_, ContractError>>()?;
     let months: Vec<String> = data
         .first()
         .map(|d| d.3.iter().map(|r| r.month.clone()).collect())
         .unwrap_or_default();
     let metrics = caregap_transform::metrics::DID.map(|m| (m.chart, m.axis, m.title));
-    html! {
+    Ok(html! {
         section id="utilization" {
             h2 { "3. Utilization trends" }
             p { "Monthly rates over the measurement period for three groups of member-months. A gap in a line is a suppressed month (fewer than " (rule.threshold + 1) " events or member-months)." }
@@ -579,7 +562,7 @@ fn utilization_section(inp: &ReportInput) -> Markup {
                 }
             }
         }
-    }
+    })
 }
 
 fn did_chart(title: &str, y: &str, hb: f64, ha: f64, cb: f64, ca: f64) -> String {
@@ -638,23 +621,26 @@ fn did_chart(title: &str, y: &str, hb: f64, ha: f64, cb: f64, ca: f64) -> String
     svg
 }
 
-fn cost_section(inp: &ReportInput) -> Markup {
+fn cost_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> {
     let rule = &inp.rule;
-    let ce = inp.cost_effectiveness;
-    let metric = strs(ce, "metric");
+    let ce = &f.cost_effectiveness;
+    let metric = ce.strs("metric")?;
     let (hb, ha, cb, ca) = (
-        floats(ce, "hh_before"),
-        floats(ce, "hh_after"),
-        floats(ce, "comparison_before"),
-        floats(ce, "comparison_after"),
+        ce.floats("hh_before")?,
+        ce.floats("hh_after")?,
+        ce.floats("comparison_before")?,
+        ce.floats("comparison_after")?,
     );
     let (did, lo, hi) = (
-        floats(ce, "did"),
-        floats(ce, "did_ci_low"),
-        floats(ce, "did_ci_high"),
+        ce.floats("did")?,
+        ce.floats("did_ci_low")?,
+        ce.floats("did_ci_high")?,
     );
-    let hh_n = ints(ce, "hh_persons").first().copied().unwrap_or(0);
-    let cmp_n = ints(ce, "comparison_persons").first().copied().unwrap_or(0);
+    let hh_n = counts(ce, "hh_persons")?.first().copied().unwrap_or(0);
+    let cmp_n = counts(ce, "comparison_persons")?
+        .first()
+        .copied()
+        .unwrap_or(0);
     // Group sizes of 1 … threshold would make person-level values derivable: show nothing.
     let small = rule.hides(hh_n) || rule.hides(cmp_n);
     let names = caregap_transform::metrics::DID.map(|m| (m.id, m.name, m.unit));
@@ -670,7 +656,7 @@ fn cost_section(inp: &ReportInput) -> Markup {
             Some(v) => fmt_signed(v, 1),
         }
     };
-    html! {
+    Ok(html! {
         section id="cost-effectiveness" {
             h2 { "4. Cost-effectiveness" }
             p { "Enrollees are compared with themselves in the 12 months before and the 12 months from their Health Home start, against eligible people never enrolled, each given a pseudo-start date (spec \u{00a7}5). The difference-in-differences (DiD) is the enrollees\u{2019} change minus the comparison group\u{2019}s; a negative DiD means the Health Home lowered the rate. Intervals are 95 % bootstrap percentile intervals (" (inp.bootstrap_draws) " draws over persons, seed " (inp.bootstrap_seed) ")." }
@@ -703,35 +689,17 @@ fn cost_section(inp: &ReportInput) -> Markup {
                 }
             }
         }
-    }
+    })
 }
 
-fn eligibility_section(inp: &ReportInput) -> Markup {
+fn eligibility_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> {
     let rule = &inp.rule;
-    let e = inp.eligibility;
-    let eligible = bools(e, "eligible");
-    let outreach = bools(e, "outreach");
-    let enrolled = bools(e, "hh_enrolled");
-    let tracks = strs(e, "track");
-    let list = |c: &str| -> Vec<Vec<String>> {
-        e.column(c)
-            .ok()
-            .and_then(|s| s.list().ok().cloned())
-            .map(|l| {
-                l.series_iter()
-                    .map(|s| {
-                        s.map(|s| {
-                            s.str()
-                                .map(|x| x.iter().flatten().map(str::to_string).collect())
-                                .unwrap_or_default()
-                        })
-                        .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (rules, conds) = (list("rules"), list("conditions"));
+    let e = &f.eligibility;
+    let eligible = e.bools("eligible")?;
+    let outreach = e.bools("outreach")?;
+    let enrolled = e.bools("hh_enrolled")?;
+    let tracks = e.strs("track")?;
+    let (rules, conds) = (e.str_lists("rules")?, e.str_lists("conditions")?);
     let n_elig = eligible.iter().filter(|x| **x).count() as u64;
     let mut t = CountTable::new();
     let persons = t.cell(e.height() as u64);
@@ -804,7 +772,7 @@ fn eligibility_section(inp: &ReportInput) -> Markup {
         "pchh" => "Primary care (PCHH) track",
         _ => "Both tracks",
     };
-    html! {
+    Ok(html! {
         section id="eligibility" {
             h2 { "5. Eligibility" }
             table.data {
@@ -832,7 +800,7 @@ fn eligibility_section(inp: &ReportInput) -> Markup {
                 tbody { @for (c, h) in &cond_cells { tr { th scope="row" { (c.replace('_', " ")) } (cell(rule, t.get(*h))) } } }
             }
         }
-    }
+    })
 }
 
 fn data_quality_section(inp: &ReportInput) -> Markup {
@@ -923,31 +891,38 @@ fn methods_section(inp: &ReportInput) -> Markup {
     }
 }
 
-fn headline_section(inp: &ReportInput) -> Markup {
+fn headline_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> {
     let rule = &inp.rule;
-    let all = monthly(inp.utilization_monthly, "all");
+    let all = monthly(&f.utilization_monthly, "all")?;
     let mm: u64 = all.iter().map(|r| r.mm).sum();
     let ed: u64 = all.iter().map(|r| r.ed).sum();
     let ip: u64 = all.iter().map(|r| r.ip).sum();
     let paid: f64 = all.iter().filter_map(|r| r.paid).sum();
-    let persons = inp.eligibility.height() as u64;
-    let enrolled = bools(inp.eligibility, "hh_enrolled")
+    let persons = f.eligibility.height() as u64;
+    let enrolled = f
+        .eligibility
+        .bools("hh_enrolled")?
         .iter()
         .filter(|x| **x)
         .count() as u64;
-    let outreach = bools(inp.eligibility, "outreach")
+    let outreach = f
+        .eligibility
+        .bools("outreach")?
         .iter()
         .filter(|x| **x)
         .count() as u64;
-    let ce = inp.cost_effectiveness;
-    let metric = strs(ce, "metric");
+    let ce = &f.cost_effectiveness;
+    let metric = ce.strs("metric")?;
     let (did, lo, hi) = (
-        floats(ce, "did"),
-        floats(ce, "did_ci_low"),
-        floats(ce, "did_ci_high"),
+        ce.floats("did")?,
+        ce.floats("did_ci_low")?,
+        ce.floats("did_ci_high")?,
     );
-    let hh_n = ints(ce, "hh_persons").first().copied().unwrap_or(0);
-    let cmp_n = ints(ce, "comparison_persons").first().copied().unwrap_or(0);
+    let hh_n = counts(ce, "hh_persons")?.first().copied().unwrap_or(0);
+    let cmp_n = counts(ce, "comparison_persons")?
+        .first()
+        .copied()
+        .unwrap_or(0);
     let savings = metric
         .iter()
         .position(|m| m == "implied_savings")
@@ -967,7 +942,7 @@ fn headline_section(inp: &ReportInput) -> Markup {
             Some(v) => format!("{v:.1}"),
             None => "suppressed".into(),
         };
-    html! {
+    Ok(html! {
         section id="headline" {
             h2 { "1. Headline" }
             div.cards {
@@ -986,7 +961,7 @@ fn headline_section(inp: &ReportInput) -> Markup {
                 } }
             }
         }
-    }
+    })
 }
 
 const CSS: &str = r#"
@@ -1028,8 +1003,17 @@ document.querySelectorAll('table.sortable').forEach(function(t){
 });
 "#;
 
-/// Render the whole report.
-pub fn render(inp: &ReportInput) -> String {
+/// Render the whole report. A frame that does not match its output's declaration in
+/// [`crate::contract`] is an error naming the output and the column.
+pub fn render(inp: &ReportInput) -> Result<String, ReportError> {
+    let f = Frames::new(inp)?;
+    let sections = [
+        headline_section(inp, &f)?,
+        care_gaps_section(inp, &f)?,
+        utilization_section(inp, &f)?,
+        cost_section(inp, &f)?,
+        eligibility_section(inp, &f)?,
+    ];
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -1056,11 +1040,7 @@ pub fn render(inp: &ReportInput) -> String {
                     }
                 }
                 main {
-                    (headline_section(inp))
-                    (care_gaps_section(inp))
-                    (utilization_section(inp))
-                    (cost_section(inp))
-                    (eligibility_section(inp))
+                    @for s in sections { (s) }
                     (data_quality_section(inp))
                     (methods_section(inp))
                 }
@@ -1069,5 +1049,72 @@ pub fn render(inp: &ReportInput) -> String {
             }
         }
     };
-    page.into_string()
+    Ok(page.into_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(
+        ms: &'a DataFrame,
+        um: &'a DataFrame,
+        ce: &'a DataFrame,
+        el: &'a DataFrame,
+    ) -> ReportInput<'a> {
+        ReportInput {
+            period_start: "2025-01-01".into(),
+            period_end: "2025-12-31".into(),
+            as_of: "2025-12-31".into(),
+            lookback_start: "2024-01-01".into(),
+            coverage_types: vec!["medicaid".into()],
+            caregap_version: "test".into(),
+            spec_version: "1.3".into(),
+            value_set_version: "test".into(),
+            value_set_files: vec![],
+            value_sets_replaced: vec![],
+            bootstrap_draws: 10,
+            bootstrap_seed: 1,
+            rule: SuppressionRule::default(),
+            inputs: vec![],
+            rows_read: BTreeMap::new(),
+            rows_rejected: BTreeMap::new(),
+            rows_orphaned: BTreeMap::new(),
+            rejects_by_reason: BTreeMap::new(),
+            tables_absent: vec![],
+            measure_summary: ms,
+            utilization_monthly: um,
+            cost_effectiveness: ce,
+            eligibility: el,
+        }
+    }
+
+    #[test]
+    fn the_report_refuses_a_frame_missing_a_declared_column() {
+        let ms = contract::MEASURE_SUMMARY.empty_frame();
+        let um = contract::UTILIZATION_MONTHLY.empty_frame();
+        let ce = contract::COST_EFFECTIVENESS.empty_frame();
+        let el = contract::ELIGIBILITY.empty_frame();
+        render(&input(&ms, &um, &ce, &el)).unwrap();
+
+        // A renamed column used to read as an empty table; now it stops the report.
+        let mut renamed = el.clone();
+        renamed.rename("outreach", "outreach_list".into()).unwrap();
+        let e = render(&input(&ms, &um, &ce, &renamed))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("output `eligibility`: column `outreach` (Boolean) is missing")
+                && e.contains("`outreach_list`"),
+            "{e}"
+        );
+        let missing = ms.drop("rate").unwrap();
+        let e = render(&input(&missing, &um, &ce, &el))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("output `measure_summary`: column `rate`"), "{e}");
+        // A frame given as the wrong output is refused too.
+        let e = render(&input(&ms, &ce, &ce, &el)).unwrap_err().to_string();
+        assert!(e.contains("output `utilization_monthly`"), "{e}");
+    }
 }

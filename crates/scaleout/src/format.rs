@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use caregap_report::{write_atomic, write_parquet_atomic};
+use caregap_report::{contract, write_atomic, write_output};
 use caregap_transform::summary::{Counts, SummaryCounts};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -55,15 +55,25 @@ pub fn write(part: &Partial, dir: &Path) -> Result<(), ScaleoutError> {
         path: dir.to_path_buf(),
         source: e,
     })?;
+    // Each file checked against its declaration (caregap_report::contract).
     for (name, df) in &part.frames {
-        write_parquet_atomic(&mut df.clone(), &dir.join(format!("{name}.parquet")))?;
+        write_output(
+            contract::output(name).map_err(caregap_report::ReportError::from)?,
+            &mut df.clone(),
+            dir,
+        )?;
     }
-    write_parquet_atomic(
+    write_output(
+        &contract::SUMMARY_COUNTS,
         &mut counts_frame(&part.counts)?,
-        &dir.join("summary_counts.parquet"),
+        dir,
     )?;
     for (name, mut df) in utilization::to_frames(&part.utilization)? {
-        write_parquet_atomic(&mut df, &dir.join(format!("{name}.parquet")))?;
+        write_output(
+            contract::output(name).map_err(caregap_report::ReportError::from)?,
+            &mut df,
+            dir,
+        )?;
     }
     let json = serde_json::to_vec_pretty(&FactsFile {
         format_version: FORMAT_VERSION,

@@ -17,6 +17,9 @@
 //! - `operations`: stopping and failing well: SIGTERM / SIGINT clean-up, a SIGKILLed run's
 //!   leftovers, symlinked and user-populated output folders, option checks, JSON-only stderr,
 //!   the panic hook.
+//! - `outputs`: the output contract against what runs write: every file of a run and of a
+//!   bucket's partial declared, with its declared schema (polars and Arrow) and row order;
+//!   `caregap outputs`.
 //! - `real_data`: the Tuva demo, Synthea and OMOP samples in shared/data, end to end, with
 //!   hand-counted figures and one traced person each.
 //! - `report`: the HTML report's skeleton, suppression, and a real browser.
@@ -41,6 +44,7 @@ mod hostile;
 mod import;
 mod ingest;
 mod operations;
+mod outputs;
 mod real_data;
 mod report;
 mod scale;
