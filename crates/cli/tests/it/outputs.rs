@@ -133,7 +133,7 @@ fn every_file_of_a_bucket_partial_is_declared_and_has_its_declared_schema() {
         .unwrap();
     let mut expected: BTreeSet<String> =
         contract::partial_outputs().map(|o| o.file.into()).collect();
-    expected.insert(caregap_cli::partial::PARTIAL_FACTS.into());
+    expected.insert(caregap_scaleout::PARTIAL_FACTS.into());
     for b in 0..2 {
         let mut opts = RunOptions::new(
             buckets.clone(),
