@@ -89,8 +89,10 @@ pub struct Fact {
     pub expected: String,
     pub compare: Compare,
     pub run: String,
-    /// The file name (`expected.csv`) and the 1-based line the fact starts on.
+    /// The file name (`expected.csv`), the file as messages show it, and the 1-based line the
+    /// fact starts on.
     pub file: String,
+    pub shown: String,
     pub line: u64,
     /// Where the record lies in the file (bytes, terminator excluded) and its fields as read,
     /// so that `BLESS=1` can rewrite that record alone.
@@ -115,13 +117,13 @@ impl Fact {
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect();
-        format!("{}:{} [{}]", self.file, self.line, parts.join(" "))
+        format!("{}:{} [{}]", self.shown, self.line, parts.join(" "))
     }
 }
 
 /// Read the facts of `path`; a missing file has none. Every malformed row is a problem
-/// (`file:line: what`), and so is a missing or unknown column.
-pub fn read_facts(path: &Path) -> Result<Vec<Fact>, Vec<String>> {
+/// (`file:line: what`, the file shown as `shown`), and so is a missing or unknown column.
+pub fn read_facts(path: &Path, shown: &str) -> Result<Vec<Fact>, Vec<String>> {
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -136,13 +138,13 @@ pub fn read_facts(path: &Path) -> Result<Vec<Fact>, Vec<String>> {
         .from_reader(text.as_bytes());
     let headers: Vec<String> = match rdr.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
-        Err(e) => return Err(vec![format!("{file}: {e}")]),
+        Err(e) => return Err(vec![format!("{shown}: {e}")]),
     };
     let mut problems = Vec::new();
     for h in &headers {
         if !COLUMNS.contains(&h.as_str()) {
             problems.push(format!(
-                "{file}:1: unknown column `{h}`{} (columns: {})",
+                "{shown}:1: unknown column `{h}`{} (columns: {})",
                 nearest(h, COLUMNS.iter().copied()),
                 COLUMNS.join(",")
             ));
@@ -150,7 +152,7 @@ pub fn read_facts(path: &Path) -> Result<Vec<Fact>, Vec<String>> {
     }
     for r in REQUIRED {
         if !headers.iter().any(|h| h == r) {
-            problems.push(format!("{file}:1: no `{r}` column"));
+            problems.push(format!("{shown}:1: no `{r}` column"));
         }
     }
     if !problems.is_empty() {
@@ -165,7 +167,7 @@ pub fn read_facts(path: &Path) -> Result<Vec<Fact>, Vec<String>> {
         match read {
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                problems.push(format!("{file}:{line}: {e}"));
+                problems.push(format!("{shown}:{line}: {e}"));
                 break;
             }
             Ok(false) => break,
@@ -174,7 +176,10 @@ pub fn read_facts(path: &Path) -> Result<Vec<Fact>, Vec<String>> {
         let pos = record.position().expect("a read record has a position");
         let line = pos.line();
         let start = pos.byte() as usize;
-        let end = start + text[start..rdr.position().byte() as usize].trim_end_matches(['\r', '\n']).len();
+        let end = start
+            + text[start..rdr.position().byte() as usize]
+                .trim_end_matches(['\r', '\n'])
+                .len();
         let get = |name: &str| {
             col(name)
                 .and_then(|i| record.get(i))
@@ -185,15 +190,13 @@ pub fn read_facts(path: &Path) -> Result<Vec<Fact>, Vec<String>> {
         for kv in get("key").split(';').filter(|s| !s.is_empty()) {
             match kv.split_once('=') {
                 Some((k, v)) if !k.is_empty() => key.push((k.to_string(), v.to_string())),
-                _ => problems.push(format!(
-                    "{file}:{line}: key `{kv}` is not `name=value`"
-                )),
+                _ => problems.push(format!("{shown}:{line}: key `{kv}` is not `name=value`")),
             }
         }
         let compare = match Compare::parse(&get("compare")) {
             Ok(c) => c,
             Err(e) => {
-                problems.push(format!("{file}:{line}: {e}"));
+                problems.push(format!("{shown}:{line}: {e}"));
                 continue;
             }
         };
@@ -207,8 +210,13 @@ pub fn read_facts(path: &Path) -> Result<Vec<Fact>, Vec<String>> {
             field: get("field"),
             expected: get("expected"),
             compare,
-            run: if run.is_empty() { "default".into() } else { run },
+            run: if run.is_empty() {
+                "default".into()
+            } else {
+                run
+            },
             file: file.clone(),
+            shown: shown.to_string(),
             line,
             span: (start, end),
             record: record.iter().map(str::to_string).collect(),
@@ -387,7 +395,10 @@ pub fn check_frame(df: &DataFrame, output: &str, f: &Fact) -> Result<(), Failure
                 return Err(Failure::hard(format!("no {output} row matches")));
             }
             let positions: Vec<String> = rows.iter().map(|i| (i + 1).to_string()).collect();
-            if positions.iter().all(|p| matches(p, &f.expected, &f.compare)) {
+            if positions
+                .iter()
+                .all(|p| matches(p, &f.expected, &f.compare))
+            {
                 return Ok(());
             }
             one_value("row_position", positions, f)
@@ -438,7 +449,8 @@ fn entry<'a>(node: &'a Value, key: &str, what: &str) -> Result<&'a Value, Failur
 }
 
 /// The outputs whose facts are entries of `run_manifest.json`.
-pub const MANIFEST_OUTPUTS: &[&str] = &["data_quality", "coverage_check", "summary", "run_manifest"];
+pub const MANIFEST_OUTPUTS: &[&str] =
+    &["data_quality", "coverage_check", "summary", "run_manifest"];
 
 /// Check a fact about a `run_manifest.json` entry (`data_quality`, `coverage_check`,
 /// `summary`, `run_manifest`). The `key` pairs are the path (`item=rows_rejected;table=x`);
@@ -501,7 +513,11 @@ pub fn check_manifest(m: &Value, f: &Fact) -> Result<(), Failure> {
             "value_sets_replaced" => {
                 field_is_value()?;
                 no_more_keys()?;
-                vec![entry(section("value_sets")?, "replaced", "value_sets entry")?]
+                vec![entry(
+                    section("value_sets")?,
+                    "replaced",
+                    "value_sets entry",
+                )?]
             }
             "inputs" => {
                 let table = match rest {

@@ -34,9 +34,9 @@ use libtest_mimic::{Arguments, Failed, FormatSetting, Trial};
 mod bless;
 mod facts;
 mod selftest;
-mod story;
 #[path = "../it/stories.rs"]
 mod stories;
+mod story;
 
 use story::{Root, Settings};
 
@@ -52,7 +52,12 @@ fn repo() -> PathBuf {
 fn roots() -> [(&'static str, PathBuf, Root, usize); 2] {
     [
         ("fixtures", repo().join("fixtures/cases"), Root::Ours, 1),
-        ("shared", repo().join("../shared/cases"), Root::Reference, 18),
+        (
+            "shared",
+            repo().join("../shared/cases"),
+            Root::Reference,
+            18,
+        ),
     ]
 }
 
@@ -97,7 +102,10 @@ fn main() -> ExitCode {
     }
 
     let mut trials = Vec::new();
-    TALLY.lock().unwrap().resize_with(roots().len(), Tally::default);
+    TALLY
+        .lock()
+        .unwrap()
+        .resize_with(roots().len(), Tally::default);
     for (slot, (label, base, root, min)) in roots().into_iter().enumerate() {
         let dirs = stories::story_dirs(&base);
         TALLY.lock().unwrap()[slot].stories = dirs.len();
@@ -126,7 +134,11 @@ fn main() -> ExitCode {
             }
         }));
         for dir in dirs {
-            let rel = dir.strip_prefix(&base).unwrap_or(&dir).display().to_string();
+            let rel = dir
+                .strip_prefix(&base)
+                .unwrap_or(&dir)
+                .display()
+                .to_string();
             let settings = Settings {
                 bless,
                 bucketed: true,
@@ -139,9 +151,8 @@ fn main() -> ExitCode {
                     t.ran += 1;
                     t.passed += report.passed;
                     t.range_split += usize::from(report.range_split);
-                    let prefix = |v: Vec<String>| v.into_iter().map(|s| format!("{label}/{rel} {s}"));
-                    t.unmapped.extend(prefix(report.unmapped));
-                    t.blessed.extend(prefix(report.blessed));
+                    t.unmapped.extend(report.unmapped);
+                    t.blessed.extend(report.blessed);
                 }
                 if report.failures.is_empty() {
                     Ok(())
@@ -191,7 +202,7 @@ fn main() -> ExitCode {
     }
     if bless && tally.iter().any(|t| t.ran > 0) {
         let n: usize = tally.iter().map(|t| t.blessed.len()).sum();
-        println!("cases: BLESS=1 rewrote {n} facts in fixtures/cases (never ../shared/cases): see `git diff fixtures/cases`");
+        println!("cases: BLESS=1 rewrote {n} fact(s) in fixtures/cases (never ../shared/cases): see `git diff fixtures/cases`");
     }
     if conclusion.has_failed() || guard_failed {
         ExitCode::from(101)

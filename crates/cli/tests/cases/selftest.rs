@@ -184,7 +184,7 @@ fn bless_rewrites_only_failing_facts() -> Result<(), Failed> {
     fails_with(
         &r,
         &[
-            "expected.csv:7 [eligibility S9 eligible]: no eligibility row matches (left alone",
+            "expected.csv:7 [eligibility S9 eligible]: no eligibility row matches (not blessed",
             "expected.csv:8 [eligibility S1 conditions]: conditions: expected asthma (Contains), found",
             "expected.csv:9 [eligibility S1 eligble]: eligibility has no column `eligble`",
         ],
@@ -200,7 +200,9 @@ fn bless_rewrites_only_failing_facts() -> Result<(), Failed> {
     check(after == want, || {
         format!("after blessing:\n{after}\nwanted:\n{want}")
     })?;
-    check(r.blessed.len() == 3, || format!("3 blessed: {:?}", r.blessed))?;
+    check(r.blessed.len() == 3, || {
+        format!("3 blessed: {:?}", r.blessed)
+    })?;
     // Blessed, the story holds (but for what could not be blessed).
     let again = run_story(&dir, Root::Ours, ONE_PASS);
     check(again.failures.len() == 3 && again.passed == 4, || {
@@ -225,7 +227,9 @@ fn bless_refuses_the_reference() -> Result<(), Failed> {
         &["eligible: expected true, found false (not blessed: BLESS=1 never rewrites ../shared/cases"],
     )?;
     let after = fs::read_to_string(dir.join("expected.csv")).unwrap();
-    check(after == before, || format!("the reference was rewritten:\n{after}"))
+    check(after == before, || {
+        format!("the reference was rewritten:\n{after}")
+    })
 }
 
 fn compare_rules() -> Result<(), Failed> {

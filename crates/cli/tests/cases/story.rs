@@ -38,7 +38,9 @@ pub struct Settings {
 pub const UNMAPPED_FIELDS: &[(&str, &str, &str)] = &[(
     "care_gaps",
     "detail",
-    "free text of the reference implementation; caregap's evidence lists carry the codes, not this text",
+    "the reference implementation's free-text column (hba1c_parsing: the value read, `value=9.1`); \
+     caregap has no free-text column, and the fact behind it (H7's latest result decides: open) \
+     is in expected.csv",
 )];
 
 /// The columns `runs.csv` may have (stories.rs reads them).
@@ -72,21 +74,30 @@ pub struct Report {
     pub failures: Vec<String>,
 }
 
+/// `path` as messages show it: from the repository root when it is under it.
+pub fn shown(path: &Path) -> String {
+    path.strip_prefix(crate::repo())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 /// Problems with the columns of `runs.csv` (an unknown column would be silently ignored).
 fn check_runs_header(dir: &Path) -> Vec<String> {
     let path = dir.join("runs.csv");
+    let runs = shown(&path);
     let mut rdr = match csv::Reader::from_path(&path) {
         Ok(r) => r,
-        Err(e) => return vec![format!("runs.csv: {e}")],
+        Err(e) => return vec![format!("{runs}: {e}")],
     };
     match rdr.headers() {
-        Err(e) => vec![format!("runs.csv: {e}")],
+        Err(e) => vec![format!("{runs}: {e}")],
         Ok(h) => h
             .iter()
             .filter(|c| !RUN_COLUMNS.contains(c))
             .map(|c| {
                 format!(
-                    "runs.csv:1: unknown column `{c}`{}",
+                    "{runs}:1: unknown column `{c}`{}",
                     nearest(c, RUN_COLUMNS.iter().copied())
                 )
             })
@@ -143,7 +154,8 @@ pub fn run_story(dir: &Path, root: Root, settings: Settings) -> Report {
     report.failures.extend(check_runs_header(dir));
     let mut facts: Vec<Fact> = Vec::new();
     for name in ["expected.csv", "expected-informative.csv"] {
-        match facts::read_facts(&dir.join(name)) {
+        let path = dir.join(name);
+        match facts::read_facts(&path, &shown(&path)) {
             Ok(f) => facts.extend(f),
             Err(problems) => report.failures.extend(problems),
         }
@@ -156,8 +168,10 @@ pub fn run_story(dir: &Path, root: Root, settings: Settings) -> Report {
     for r in &runs {
         if !matches!(r.exit.as_str(), "0" | "nonzero") {
             report.failures.push(format!(
-                "runs.csv: run `{}`: exit is `0` or `nonzero`, not `{}`",
-                r.name, r.exit
+                "{}: run `{}`: exit is `0` or `nonzero`, not `{}`",
+                shown(&dir.join("runs.csv")),
+                r.name,
+                r.exit
             ));
         }
     }
@@ -254,9 +268,9 @@ pub fn run_story(dir: &Path, root: Root, settings: Settings) -> Report {
             if messages.contains(w) {
                 report.passed += 1;
             } else {
-                report
-                    .failures
-                    .push(format!("{ctx}: the messages `{messages}` do not mention `{w}`"));
+                report.failures.push(format!(
+                    "{ctx}: the messages `{messages}` do not mention `{w}`"
+                ));
             }
         }
         let outputs = Outputs::read(dir, run, &opts.out);
@@ -285,28 +299,36 @@ pub fn run_story(dir: &Path, root: Root, settings: Settings) -> Report {
                         (true, Root::Reference, _) => {
                             " (not blessed: BLESS=1 never rewrites ../shared/cases, the read-only reference)"
                         }
-                        (true, Root::Ours, None) => " (left alone: no single value to bless it to)",
+                        (true, Root::Ours, None) => " (not blessed)",
                         _ => "",
+                    };
+                    let run_note = if runs.len() > 1 {
+                        format!(" (run `{}`)", run.name)
+                    } else {
+                        String::new()
                     };
                     report
                         .failures
-                        .push(format!("{ctx} {}: {msg}{note}", f.at()));
+                        .push(format!("{}{run_note}: {msg}{note}", f.at()));
                 }
             }
         }
     }
     if report.passed + report.unmapped.len() + to_bless.len() == 0 && report.failures.is_empty() {
-        report
-            .failures
-            .push("the story asserts nothing (no fact in expected.csv, no message_contains)".into());
+        report.failures.push(
+            "the story asserts nothing (no fact in expected.csv, no message_contains)".into(),
+        );
     }
     let mut by_file: BTreeMap<&str, Vec<(&Fact, String)>> = BTreeMap::new();
     for (f, v) in to_bless {
         by_file.entry(f.file.as_str()).or_default().push((f, v));
     }
     for (file, edits) in by_file {
-        if let Err(e) = bless::rewrite(&dir.join(file), &edits) {
-            report.failures.push(format!("{file}: blessing failed: {e}"));
+        let path = dir.join(file);
+        if let Err(e) = bless::rewrite(&path, &edits) {
+            report
+                .failures
+                .push(format!("{}: blessing failed: {e}", shown(&path)));
         }
     }
     report
