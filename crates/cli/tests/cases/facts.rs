@@ -173,9 +173,24 @@ pub fn read_facts(path: &Path, shown: &str) -> Result<Vec<Fact>, Vec<String>> {
             Ok(false) => break,
             Ok(true) => {}
         }
+        // The reader's position is where it started looking: before any comment or blank
+        // line it skipped on the way to the record.
         let pos = record.position().expect("a read record has a position");
-        let line = pos.line();
-        let start = pos.byte() as usize;
+        let (mut line, mut start) = (pos.line(), pos.byte() as usize);
+        loop {
+            let rest = &text[start..];
+            if rest.starts_with('#') {
+                start += rest.find('\n').map_or(rest.len(), |i| i + 1);
+                line += 1;
+            } else if rest.starts_with('\n') {
+                start += 1;
+                line += 1;
+            } else if rest.starts_with('\r') {
+                start += 1;
+            } else {
+                break;
+            }
+        }
         let end = start
             + text[start..rdr.position().byte() as usize]
                 .trim_end_matches(['\r', '\n'])

@@ -74,21 +74,25 @@ struct Tally {
 
 static TALLY: Mutex<Vec<Tally>> = Mutex::new(Vec::new());
 
-/// Folders under `base` holding an expected-facts file but no `runs.csv`: the walk would
-/// never run them.
-fn orphan_fact_files(base: &Path) -> Vec<PathBuf> {
+/// Folders under `base` that the walk would never run: one holding expected facts but no
+/// `runs.csv`, or a story folder inside another story (`inside_story`).
+fn orphan_fact_files(base: &Path, inside_story: bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(base) else {
         return out;
     };
     for p in rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
-        if p.join("runs.csv").exists() {
-            continue;
-        }
-        if p.join("expected.csv").exists() || p.join("expected-informative.csv").exists() {
+        let story = p.join("runs.csv").exists();
+        let facts = p.join("expected.csv").exists() || p.join("expected-informative.csv").exists();
+        let never_run = if inside_story {
+            story || facts
+        } else {
+            facts && !story
+        };
+        if never_run {
             out.push(p.clone());
         }
-        out.extend(orphan_fact_files(&p));
+        out.extend(orphan_fact_files(&p, inside_story || story));
     }
     out
 }
@@ -118,12 +122,12 @@ fn main() -> ExitCode {
                 )
                 .into());
             }
-            let orphans = orphan_fact_files(&walk_base);
+            let orphans = orphan_fact_files(&walk_base, false);
             if orphans.is_empty() {
                 Ok(())
             } else {
                 Err(format!(
-                    "folders with expected facts but no runs.csv (never run): {}",
+                    "folders the walk never runs (expected facts but no runs.csv, or a story inside a story): {}",
                     orphans
                         .iter()
                         .map(|p| p.display().to_string())

@@ -164,8 +164,9 @@ fn bless_rewrites_only_failing_facts() -> Result<(), Failed> {
     let before = format!(
         "{HEADER}\
          # a comment stays\n\
-         eligibility,S1,,,,eligible,true,,default\n\
+         \n\
          eligibility,S1,,,,rules,\"[\"\"two_chronic\"\"]\",,default\n\
+         eligibility,S1,,,,eligible,true,,default\n\
          eligibility,S2,,,,eligible,true,,default\n\
          eligibility,,,,,row_count,3,,default\n\
          eligibility,S9,,,,eligible,true,,default\n\
@@ -184,9 +185,9 @@ fn bless_rewrites_only_failing_facts() -> Result<(), Failed> {
     fails_with(
         &r,
         &[
-            "expected.csv:7 [eligibility S9 eligible]: no eligibility row matches (not blessed",
-            "expected.csv:8 [eligibility S1 conditions]: conditions: expected asthma (Contains), found",
-            "expected.csv:9 [eligibility S1 eligble]: eligibility has no column `eligble`",
+            "expected.csv:8 [eligibility S9 eligible]: no eligibility row matches (not blessed",
+            "expected.csv:9 [eligibility S1 conditions]: conditions: expected asthma (Contains), found",
+            "expected.csv:10 [eligibility S1 eligble]: eligibility has no column `eligble`",
         ],
     )?;
     let after = fs::read_to_string(dir.join("expected.csv")).unwrap();
@@ -200,13 +201,35 @@ fn bless_rewrites_only_failing_facts() -> Result<(), Failed> {
     check(after == want, || {
         format!("after blessing:\n{after}\nwanted:\n{want}")
     })?;
-    check(r.blessed.len() == 3, || {
-        format!("3 blessed: {:?}", r.blessed)
-    })?;
+    check(
+        r.blessed.len() == 3
+            && r.blessed[0]
+                .contains("expected.csv:4 [eligibility S1 rules]: [\"two_chronic\"] -> [\"spmi\"]"),
+        || format!("3 blessed, the first on line 4: {:?}", r.blessed),
+    )?;
     // Blessed, the story holds (but for what could not be blessed).
     let again = run_story(&dir, Root::Ours, ONE_PASS);
     check(again.failures.len() == 3 && again.passed == 4, || {
         format!("after blessing: {again:?}")
+    })?;
+
+    // CRLF line ends stay CRLF, on the blessed row too.
+    let before =
+        format!("{HEADER}eligibility,S2,,,,eligible,true,,default\n# end\n").replace('\n', "\r\n");
+    let (_tmp, dir) = story_with(&before);
+    let r = run_story(
+        &dir,
+        Root::Ours,
+        Settings {
+            bless: true,
+            bucketed: false,
+        },
+    );
+    fails_with(&r, &[])?;
+    let after = fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let want = before.replace("S2,,,,eligible,true", "S2,,,,eligible,false");
+    check(after == want, || {
+        format!("after blessing:\n{after:?}\nwanted:\n{want:?}")
     })
 }
 
