@@ -1,15 +1,24 @@
 //! # caregap-cli
 //!
-//! Glue: parses the command line, runs ingest → transform → report, writes the outputs and the
-//! run manifest, and maps errors to the documented exit statuses. The `caregap` binary is a
-//! thin wrapper over [`pipeline::run`], which tests call directly. The mergeable partial, its
-//! on-disk format, the merge and the split strategy are `caregap-scaleout`'s; this crate
-//! computes partials and makes outputs from them.
+//! Glue: parses the command line and pipeline files against the settings declared once in
+//! [`settings`], runs ingest → transform → report, writes the outputs and the run manifest,
+//! and maps errors to the documented exit statuses. The `caregap` binary is a thin wrapper
+//! over [`pipeline::run`], which tests call directly. The mergeable partial, its on-disk
+//! format, the merge and the split strategy are `caregap-scaleout`'s; this crate computes
+//! partials and makes outputs from them.
+//!
+//! It must not compute a measure or read a claim itself (that is transform's and ingest's),
+//! and it never writes an output but through `caregap_report`'s contract-checked writer.
 //!
 //! ```text
-//! caregap run ──▶ ingest::read_input_layer ──▶ transform::{conditions, eligibility}
-//!                                                   └──▶ report::write_parquet_atomic + run_manifest.json
+//! caregap run ─▶ settings ─▶ scaleout::split (one pass, person ranges or hash buckets)
+//!   per bucket: ingest::read_input_layer* ─▶ transform: conditions, eligibility, events,
+//!               measures::REGISTRY, summary counts, utilization partial ─▶ scaleout::Partial
+//!   then:       Partial::merge ─▶ transform: rates, DiD, bootstrap ─▶ report::write_output
+//!               (contract) + report::html + run_manifest.json ─▶ outdir (atomic publish)
 //! ```
+
+#![deny(missing_docs)]
 
 pub mod config;
 pub mod log;

@@ -40,16 +40,22 @@ pub fn peak_rss_mb() -> Option<f64> {
 /// §9 coverage check.
 #[derive(Debug, Clone, Serialize)]
 pub struct CoverageCheck {
+    /// The payer types that counted as coverage.
     pub coverage_types: Vec<String>,
+    /// Every payer_type in the eligibility table, with its rows.
     pub payer_types_seen: BTreeMap<String, u64>,
+    /// Eligibility rows whose payer type counted as coverage.
     pub eligibility_rows_covered: u64,
+    /// Coverage types given that no eligibility row has.
     pub coverage_types_not_seen: Vec<String>,
 }
 
 /// §9 data-quality figures.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct DataQuality {
+    /// Rows read per table.
     pub rows_read: BTreeMap<String, usize>,
+    /// Rows rejected per table.
     pub rows_rejected: BTreeMap<String, usize>,
     /// Accepted rows of each person table whose person has no accepted eligibility row (they
     /// enter no measure and no member-month).
@@ -59,7 +65,9 @@ pub struct DataQuality {
     pub max_reject_rate: f64,
     /// Accepted medical claim lines dated (claim_start_date) in the measurement period.
     pub claim_lines_in_period: u64,
+    /// Rejected rows per table and reason.
     pub rejects_by_reason: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Optional tables the input did not have.
     pub tables_absent: Vec<String>,
     /// Claim lines with diagnosis codes in a system for which no value set is loaded.
     pub lines_dx_system_without_value_set: u64,
@@ -100,9 +108,13 @@ pub fn headline(
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The value sets in force, for the manifest.
 pub struct ValueSetInfo {
+    /// The shipped value-set version.
     pub version: String,
+    /// The override files given, in order.
     pub override_files: Vec<String>,
+    /// The caregap sets they replaced.
     pub replaced: Vec<String>,
     /// The value-set map used for NCQA / VSAC exports.
     pub map: ValueSetMapInfo,
@@ -113,6 +125,7 @@ pub struct ValueSetInfo {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The value-set map in force, for the manifest.
 pub struct ValueSetMapInfo {
     /// The user's map file; null for the shipped map.
     pub file: Option<String>,
@@ -123,19 +136,33 @@ pub struct ValueSetMapInfo {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// `run_manifest.json`: what a run read, with which settings, and what it wrote.
 pub struct Manifest {
+    /// The caregap version that wrote it.
     pub caregap_version: String,
+    /// The specification version it implements.
     pub spec_version: String,
+    /// The run parameters (period, as-of, look-back, coverage types).
     pub parameters: Params,
+    /// The bootstrap draws and seed.
     pub bootstrap: BootstrapSettings,
+    /// The headline counts.
     pub summary: Headline,
+    /// The input folder, as given.
     pub input_folder: String,
+    /// Every input file with its rows and SHA-256.
     pub inputs: Vec<InputFile>,
+    /// The value sets in force.
     pub value_sets: ValueSetInfo,
+    /// Which payer types counted as coverage, and which were seen.
     pub coverage_check: CoverageCheck,
+    /// Rows read, rejected and orphaned, and other data-quality figures.
     pub data_quality: DataQuality,
+    /// Seconds, rows and peak memory per stage, in order.
     pub timings: Vec<StageTiming>,
+    /// Rows per output.
     pub output_rows: BTreeMap<String, usize>,
+    /// SHA-256 per output file.
     pub output_sha256: BTreeMap<String, String>,
 }
 
@@ -263,13 +290,18 @@ pub fn lines_dx_system_without_value_set(input: &InputLayer, vs: &ValueSets) -> 
 /// What a run learnt along the way, for the manifest.
 #[derive(Debug, Clone)]
 pub struct RunFacts {
+    /// Which payer types counted as coverage, and which were seen.
     pub coverage_check: CoverageCheck,
+    /// Seconds, rows and peak memory per stage, in order.
     pub timings: Vec<StageTiming>,
+    /// Rows per output.
     pub output_rows: BTreeMap<String, usize>,
+    /// SHA-256 per output file.
     pub output_sha256: BTreeMap<String, String>,
 }
 
 impl Manifest {
+    /// The facts of a finished run.
     pub fn build(
         facts: &caregap_scaleout::PartialFacts,
         rejects: &DataFrame,
@@ -330,6 +362,7 @@ impl Manifest {
         })
     }
 
+    /// Write the manifest as pretty JSON, atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
         caregap_report::write_atomic(path, &json)?;

@@ -91,19 +91,32 @@ impl std::fmt::Display for OutputKind {
 pub enum OutputError {
     /// Another run holds the lock.
     #[error("another caregap run is writing to {out} (lock {lock} is held); this run stops without touching it")]
-    Locked { out: PathBuf, lock: PathBuf },
+    Locked {
+        /// The output folder.
+        out: PathBuf,
+        /// The lock file held.
+        lock: PathBuf,
+    },
     /// The folder exists but is not a caregap output: never replace someone's files.
     #[error("output folder {0} exists and is not a caregap output (no run_manifest.json, partial.json or _partition.json written by caregap); refusing to replace it: choose another --out, or empty it")]
     NotAnOutput(PathBuf),
     /// The folder holds a caregap output and files caregap did not write: replacing it would
     /// delete them.
     #[error("output folder {out} holds files caregap did not write ({}); refusing to replace it, as that would delete them: move them elsewhere, or choose another --out", list(.files))]
-    ForeignFiles { out: PathBuf, files: Vec<String> },
+    ForeignFiles {
+        /// The output folder.
+        out: PathBuf,
+        /// The files caregap did not write.
+        files: Vec<String>,
+    },
     /// The folder holds another kind of caregap output than this command writes.
     #[error("output folder {out} holds {found}, not {wanted}; refusing to replace it: choose another --out")]
     OtherKind {
+        /// The output folder.
         out: PathBuf,
+        /// What it holds.
         found: OutputKind,
+        /// What this command writes.
         wanted: OutputKind,
     },
     /// A symlinked output that never reaches a real path.
@@ -112,7 +125,9 @@ pub enum OutputError {
     /// An operating-system error on a path (not writable, disk full…).
     #[error("cannot write output folder {path}: {source}")]
     Io {
+        /// The path.
         path: PathBuf,
+        /// The operating-system error.
         source: std::io::Error,
     },
 }
@@ -554,6 +569,7 @@ impl TempFolder {
         })
     }
 
+    /// Its path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -593,6 +609,7 @@ impl Staging {
         })
     }
 
+    /// Its path.
     pub fn path(&self) -> &Path {
         self.folder.path()
     }

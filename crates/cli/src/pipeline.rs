@@ -27,8 +27,11 @@ use crate::UsageError;
 /// Everything a run needs.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// The input folder (the input layer).
     pub input: PathBuf,
+    /// The output folder, replaced atomically.
     pub out: PathBuf,
+    /// The run parameters.
     pub params: Params,
     /// Value-set override files (caregap's CSV or a value-set directory export), applied in
     /// order.
@@ -89,9 +92,13 @@ pub const DEFAULT_MAX_REJECT_RATE: f64 = 0.05;
 #[derive(Debug, thiserror::Error)]
 #[error("the run lost too much of its input (limit {limit}; `--max-reject-rate 1` accepts anything): {tables}; outputs were written to {side} for inspection, the live output {live} is untouched")]
 pub struct RejectRateExceeded {
+    /// The largest share allowed.
     pub limit: f64,
+    /// What went over it, per table.
     pub tables: String,
+    /// Where the outputs were set aside.
     pub side: String,
+    /// The live output, left untouched.
     pub live: String,
 }
 
@@ -180,7 +187,9 @@ pub struct InjectedFailure(pub String);
 /// What a run produced (frames are also written to `out`).
 #[derive(Debug)]
 pub struct RunOutput {
+    /// Every Parquet output, by name.
     pub outputs: BTreeMap<&'static str, DataFrame>,
+    /// The run manifest.
     pub manifest: Manifest,
     /// Warnings also printed on stderr.
     pub warnings: Vec<String>,

@@ -82,8 +82,11 @@ pub enum Cmd {
 /// a value that is not a number, or too large, stay clap's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntType {
+    /// `u32`.
     U32,
+    /// `u64`.
     U64,
+    /// `usize`.
     Usize,
 }
 
@@ -101,9 +104,21 @@ pub enum Kind {
     /// Words: comma-separated on the command line, an array of strings in a pipeline file.
     List,
     /// A whole number from `min` to `max`.
-    Int { ty: IntType, min: i128, max: i128 },
+    Int {
+        /// The Rust type clap parses into.
+        ty: IntType,
+        /// The smallest value.
+        min: i128,
+        /// The largest value.
+        max: i128,
+    },
     /// A number from `min` to `max`.
-    Float { min: f64, max: f64 },
+    Float {
+        /// The smallest value.
+        min: f64,
+        /// The largest value.
+        max: f64,
+    },
     /// One of the values of a clap value parser.
     Choice(fn() -> ValueParser),
     /// A switch (`--verbose`); command line only.
@@ -137,15 +152,19 @@ pub struct Setting {
     pub key: &'static str,
     /// The long flag, without `--`.
     pub flag: &'static str,
+    /// The short flag, if any.
     pub short: Option<char>,
     /// A hidden second name of the flag.
     pub alias: Option<&'static str>,
+    /// How its value is written and parsed.
     pub kind: Kind,
     /// Whether a pipeline file may set it (else: command line only).
     pub in_file: bool,
+    /// The commands that take it.
     pub commands: &'static [Cmd],
     /// A command-line option it cannot be given with.
     pub conflicts_with: Option<&'static str>,
+    /// Its default.
     pub default: Default,
     /// Whether `--help` shows `[default: …]` (clap's own default).
     pub help_default: bool,
@@ -155,9 +174,11 @@ pub struct Setting {
     pub why: &'static str,
     /// What it allows, in words, where the kind does not say it (docs).
     pub allows: &'static str,
+    /// What it changes: results, the finish, execution or location.
     pub effect: Effect,
     /// The resolved value in the merge [`fingerprint`] (result-changing settings only).
     pub fingerprint: Option<fn(&RunOptions) -> serde_json::Value>,
+    /// Where the run manifest records it.
     pub manifest: Recorded,
     /// A valid value other than the default, as on the command line (tests and docs).
     pub example: &'static str,
@@ -593,12 +614,19 @@ pub fn setting(key: &str) -> &'static Setting {
 /// A setting's value as given, before defaults and checks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// Text.
     Text(String),
+    /// A whole number.
     Int(i128),
+    /// A number.
     Float(f64),
+    /// Words.
     List(Vec<String>),
+    /// A path.
     Path(PathBuf),
+    /// Paths.
     Paths(Vec<PathBuf>),
+    /// A switch.
     Switch(bool),
 }
 

@@ -11,8 +11,11 @@ use polars::prelude::*;
 /// Result of a comparison.
 #[derive(Debug, Default)]
 pub struct Agreement {
+    /// Planted eligibility rows compared.
     pub eligibility_checked: usize,
+    /// Planted care-gap rows compared.
     pub care_gaps_checked: usize,
+    /// Every disagreement, in words.
     pub disagreements: Vec<String>,
 }
 

@@ -19,20 +19,32 @@ pub enum IngestError {
     InputDirMissing(PathBuf),
     /// A required table (eligibility, medical_claim) has no file in the input folder.
     #[error("required table `{table}` not found in {dir}: expected {table}.csv, {table}.parquet or a folder {table}/ of part files (file endings read: {endings})", endings = crate::shapes::endings_list())]
-    MissingTable { table: String, dir: PathBuf },
+    MissingTable {
+        /// The table.
+        table: String,
+        /// The input folder.
+        dir: PathBuf,
+    },
     /// A table is given twice (a file and a folder, or both a CSV and a Parquet file).
     #[error("table `{table}` is given twice ({first} and {second}); keep one")]
     Ambiguous {
+        /// The table.
         table: String,
+        /// The first file or folder found.
         first: String,
+        /// The second.
         second: String,
     },
     /// A required column is missing from a file.
     #[error("table `{table}`, file {file}: required column `{column}` is missing{hint}")]
     MissingColumn {
+        /// The table.
         table: String,
+        /// The file, relative to the input folder.
         file: String,
+        /// The column.
         column: String,
+        /// A hint (a close column name), or empty.
         hint: String,
     },
     /// None of a group of alternative columns is present (e.g. normalized_code / source_code).
@@ -40,19 +52,30 @@ pub enum IngestError {
         "table `{table}`, file {file}: none of the columns {columns} is present; one is required"
     )]
     MissingOneOf {
+        /// The table.
         table: String,
+        /// The file, relative to the input folder.
         file: String,
+        /// The alternative columns.
         columns: String,
     },
     /// A file of zero bytes (not even a header row).
     #[error("table `{table}`, file {file}: the file is empty (no header row)")]
-    EmptyFile { table: String, file: String },
+    EmptyFile {
+        /// The table.
+        table: String,
+        /// The file, relative to the input folder.
+        file: String,
+    },
     /// A file that cannot be parsed at all (truncated Parquet, invalid UTF-8…). `message` is
     /// caregap's own or a sanitised polars message ([`polars_message`]).
     #[error("table `{table}`, file {file}: cannot be read: {message}")]
     Unreadable {
+        /// The table.
         table: String,
+        /// The file, relative to the input folder.
         file: String,
+        /// What is wrong.
         message: String,
     },
     /// A delimited file whose structure is broken: a row with more or fewer fields than the
@@ -60,8 +83,11 @@ pub enum IngestError {
     /// bytes under a `.csv` name. `problem` names the row and line, never their content.
     #[error("table `{table}`, file {file}: {problem}")]
     Malformed {
+        /// The table.
         table: String,
+        /// The file, relative to the input folder.
         file: String,
+        /// What is broken, with its row and line.
         problem: String,
     },
     /// Two columns of one file have the same name.
@@ -69,30 +95,42 @@ pub enum IngestError {
         "table `{table}`, file {file}: the column `{column}` appears twice in the header; keep one"
     )]
     DuplicateColumn {
+        /// The table.
         table: String,
+        /// The file, relative to the input folder.
         file: String,
+        /// The column.
         column: String,
     },
     /// A table's name is taken by something that is not a regular file (a FIFO, a socket, a
     /// device, a folder named like a file, a broken symbolic link).
     #[error("table `{table}`: {path} is not a regular file ({what}); give the table as a file or a folder of part files")]
     NotAFile {
+        /// The table.
         table: String,
+        /// The path.
         path: PathBuf,
+        /// What it is instead.
         what: &'static str,
     },
     /// A file changed (was truncated, appended to or replaced) while caregap read it.
     #[error("table `{table}`, file {file}: the file changed while caregap read it ({before} bytes, then {after}); rerun once it is complete")]
     Changed {
+        /// The table.
         table: String,
+        /// The file, relative to the input folder.
         file: String,
+        /// Its size when first read.
         before: u64,
+        /// Its size afterwards.
         after: u64,
     },
     /// An operating-system error on a path.
     #[error("{path}: {source}")]
     Io {
+        /// The path.
         path: PathBuf,
+        /// The operating-system error.
         source: std::io::Error,
     },
     /// An internal polars error (its message sanitised, see [`polars_message`]).

@@ -24,8 +24,11 @@ pub const SOURCE_ROW: &str = "_source_row";
 pub struct SourceFile {
     /// Path relative to the input folder, with `/` separators (`medical_claim/part-1.csv`).
     pub relative: String,
+    /// The file.
     pub path: PathBuf,
+    /// Rows read from it.
     pub rows: usize,
+    /// Its SHA-256.
     pub sha256: String,
     /// Canonical column name → the name found in the file (`person_id` → `patient_id`).
     pub column_aliases: BTreeMap<String, String>,
@@ -51,11 +54,15 @@ impl SourceFile {
 /// One validated input table.
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// The table name.
     pub name: &'static str,
     /// False when an optional table is absent from the input folder.
     pub present: bool,
+    /// Its files, in read order.
     pub files: Vec<SourceFile>,
+    /// Rows read.
     pub rows_read: usize,
+    /// Rows rejected.
     pub rows_rejected: usize,
     /// Accepted rows: every spec column, typed and normalised, in spec order.
     pub data: DataFrame,
@@ -64,7 +71,9 @@ pub struct Table {
 /// Everything read from one input folder.
 #[derive(Debug, Clone)]
 pub struct InputLayer {
+    /// The input folder.
     pub root: PathBuf,
+    /// Every table, by name.
     pub tables: BTreeMap<&'static str, Table>,
     /// `table, file, row, column, reason, value`, sorted by (table, file, row, column).
     pub rejects: DataFrame,
@@ -78,6 +87,7 @@ impl InputLayer {
             .unwrap_or_else(|| panic!("`{name}` is not an input-layer table"))
     }
 
+    /// The accepted rows of table `name`, lazily.
     pub fn lazy(&self, name: &str) -> LazyFrame {
         self.table(name).data.clone().lazy()
     }

@@ -36,6 +36,8 @@
 //! sense, error, structure, shapes, schema, portable       leaves
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod check;
 pub mod error;
 pub mod layer;

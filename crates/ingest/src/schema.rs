@@ -38,7 +38,9 @@ pub enum Kind {
 /// One column of an input table.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
+    /// Its name.
     pub name: &'static str,
+    /// Its kind of value.
     pub kind: Kind,
     /// Required: a missing column is a schema error, a null value rejects the row.
     pub required: bool,
@@ -47,9 +49,11 @@ pub struct Column {
 /// One input-layer table.
 #[derive(Debug, Clone)]
 pub struct TableSpec {
+    /// Its name.
     pub name: &'static str,
     /// Required tables (§8: eligibility and medical_claim); optional ones may be absent.
     pub required: bool,
+    /// Its columns, in order.
     pub columns: Vec<Column>,
     /// Pairs (start, end): a row with end < start is rejected on `end`.
     pub ordered_dates: Vec<(&'static str, &'static str)>,
@@ -64,6 +68,7 @@ pub struct TableSpec {
 }
 
 impl TableSpec {
+    /// The column `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -142,11 +147,17 @@ const PROCEDURE_COLUMNS: [&str; 25] = [
     "procedure_code_25",
 ];
 
+/// The eligibility table.
 pub const ELIGIBILITY: &str = "eligibility";
+/// The medical claim lines.
 pub const MEDICAL_CLAIM: &str = "medical_claim";
+/// The pharmacy fills.
 pub const PHARMACY_CLAIM: &str = "pharmacy_claim";
+/// The observations (vital signs, screenings).
 pub const OBSERVATION: &str = "observation";
+/// The lab results.
 pub const LAB_RESULT: &str = "lab_result";
+/// The Health Home enrollment spans.
 pub const HEALTH_HOME_ENROLLMENT: &str = "health_home_enrollment";
 
 /// Every input-layer table, in the order they are read.

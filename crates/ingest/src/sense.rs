@@ -31,13 +31,17 @@ pub enum Reading {
 /// source_code, §8) is one of `codes` must have a result in `lo..=hi` (bounds included).
 #[derive(Debug, Clone, Copy)]
 pub struct Plausible {
+    /// The table.
     pub table: &'static str,
     /// What the code measures, for the reason (`systolic blood pressure`).
     pub what: &'static str,
     /// LOINC codes, as input-layer.md lists them and caregap's value sets use them.
     pub codes: &'static [&'static str],
+    /// What the value reads as.
     pub reading: Reading,
+    /// The lowest plausible value.
     pub lo: f64,
+    /// The highest plausible value.
     pub hi: f64,
     /// The unit of the bounds, for the reason.
     pub unit: &'static str,

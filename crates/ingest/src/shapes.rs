@@ -29,6 +29,7 @@ pub enum Format {
     /// Delimited text with a header row; the delimiter byte (`,` or tab). Compression is
     /// detected from the bytes, whatever the name says.
     Csv(u8),
+    /// Parquet.
     Parquet,
 }
 

@@ -89,11 +89,14 @@ fn other_kind(_: &fs::FileType) -> &'static str {
 /// A file's size and modification time, to notice a file that changes while it is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stamp {
+    /// Its size in bytes.
     pub len: u64,
+    /// Its modification time, where the file system gives one.
     pub modified: Option<SystemTime>,
 }
 
 impl Stamp {
+    /// The stamp of `path` now.
     pub fn of(path: &Path) -> std::io::Result<Stamp> {
         let m = fs::metadata(path)?;
         Ok(Stamp {
@@ -177,8 +180,11 @@ fn read_up_to(f: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// first structural problem of its rows.
 #[derive(Debug, Clone, Default)]
 pub struct FileDigest {
+    /// The file's SHA-256.
     pub sha256: String,
+    /// Its size and modification time when read.
     pub stamp: Stamp,
+    /// The first structural problem found, naming its row and line.
     pub problem: Option<String>,
 }
 

@@ -21,9 +21,13 @@ use crate::suppress::{rate_shown, unstable, CountTable, Shown, SuppressionRule};
 /// One input file, as the methods section lists it.
 #[derive(Debug, Clone)]
 pub struct InputFileInfo {
+    /// The table.
     pub table: String,
+    /// The file, relative to the input folder.
     pub file: String,
+    /// Rows read.
     pub rows: usize,
+    /// Its SHA-256.
     pub sha256: String,
 }
 
@@ -31,29 +35,51 @@ pub struct InputFileInfo {
 /// report reads no claims.
 #[derive(Debug, Clone)]
 pub struct ReportInput<'a> {
+    /// The measurement period's first day (ISO).
     pub period_start: String,
+    /// Its last day (ISO).
     pub period_end: String,
+    /// The eligibility as-of date (ISO).
     pub as_of: String,
+    /// The condition look-back start (ISO).
     pub lookback_start: String,
+    /// The payer types that counted as coverage.
     pub coverage_types: Vec<String>,
+    /// The caregap version.
     pub caregap_version: String,
+    /// The specification version.
     pub spec_version: String,
+    /// The shipped value-set version.
     pub value_set_version: String,
+    /// The value-set override files.
     pub value_set_files: Vec<String>,
+    /// The sets they replaced.
     pub value_sets_replaced: Vec<String>,
+    /// Bootstrap draws.
     pub bootstrap_draws: usize,
+    /// The bootstrap seed.
     pub bootstrap_seed: u64,
+    /// The small-cell suppression rule.
     pub rule: SuppressionRule,
+    /// The input files.
     pub inputs: Vec<InputFileInfo>,
+    /// Rows read per table.
     pub rows_read: BTreeMap<String, usize>,
+    /// Rows rejected per table.
     pub rows_rejected: BTreeMap<String, usize>,
     /// Accepted rows whose person has no accepted eligibility row, per table.
     pub rows_orphaned: BTreeMap<String, usize>,
+    /// Rejected rows per table and reason.
     pub rejects_by_reason: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Optional tables absent from the input.
     pub tables_absent: Vec<String>,
+    /// `measure_summary`.
     pub measure_summary: &'a DataFrame,
+    /// `utilization_monthly`.
     pub utilization_monthly: &'a DataFrame,
+    /// `cost_effectiveness`.
     pub cost_effectiveness: &'a DataFrame,
+    /// `eligibility`.
     pub eligibility: &'a DataFrame,
 }
 

@@ -48,7 +48,9 @@ impl SuppressionRule {
 /// A count as the report may show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
+    /// Shown as this count.
     Value(u64),
+    /// Suppressed.
     Suppressed,
 }
 
@@ -63,6 +65,7 @@ pub struct CountTable {
 }
 
 impl CountTable {
+    /// An empty table of cells.
     pub fn new() -> Self {
         CountTable {
             values: vec![],
@@ -121,6 +124,7 @@ impl CountTable {
         }
     }
 
+    /// How `cell` is shown.
     pub fn get(&self, cell: usize) -> Shown {
         if self.hidden[cell] {
             Shown::Suppressed
@@ -129,6 +133,7 @@ impl CountTable {
         }
     }
 
+    /// Whether `cell` is suppressed.
     pub fn is_hidden(&self, cell: usize) -> bool {
         self.hidden[cell]
     }

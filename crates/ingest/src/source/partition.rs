@@ -58,15 +58,20 @@ pub fn bucket_of(person_id: Option<&str>, n: u32) -> u32 {
 /// One original file of a table, as recorded in `_partition.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SourceRecord {
+    /// The file, relative to the input folder.
     pub file: String,
+    /// Rows read from it.
     pub rows: usize,
+    /// Its SHA-256.
     pub sha256: String,
+    /// Columns read under another name → the name caregap uses.
     pub column_aliases: BTreeMap<String, String>,
 }
 
 /// `_partition.json`: how an input folder was bucketed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PartitionManifest {
+    /// The number of buckets.
     pub buckets: u32,
     /// Always `pmod(xxhash64(person_id), buckets)` (Spark's, seed 42).
     pub hash: String,
@@ -75,6 +80,7 @@ pub struct PartitionManifest {
 }
 
 impl PartitionManifest {
+    /// The manifest of a partition folder, or none when `dir` is not one.
     pub fn read(dir: &Path) -> Result<Option<Self>, IngestError> {
         let p = dir.join(PARTITION_MANIFEST);
         if !p.is_file() {
@@ -193,6 +199,7 @@ fn write_part(df: &mut DataFrame, path: &Path) -> Result<(), IngestError> {
 /// What [`partition`] did.
 #[derive(Debug, Clone)]
 pub struct PartitionSummary {
+    /// The partition's manifest.
     pub manifest: PartitionManifest,
     /// Table → rows written per bucket.
     pub rows_per_bucket: BTreeMap<String, Vec<usize>>,

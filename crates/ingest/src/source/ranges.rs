@@ -45,10 +45,13 @@ const MIN_PIECE_ROWS: usize = 1 << 18;
 /// Part of one file: rows `offset..offset + len` and the ids they hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
+    /// The first row (0-based, in the file).
     pub offset: usize,
+    /// Its rows.
     pub len: usize,
     /// Smallest and largest person id (text); `None` when every id is null.
     pub min: Option<String>,
+    /// The largest person id of the piece (text).
     pub max: Option<String>,
     /// Whether some row has no person id.
     pub nulls: bool,
@@ -57,16 +60,22 @@ pub struct Piece {
 /// One file of a table, as planned.
 #[derive(Debug, Clone)]
 pub struct PlannedFile {
+    /// The file, relative to the input folder.
     pub relative: String,
+    /// The file.
     pub path: PathBuf,
+    /// Its rows.
     pub rows: usize,
+    /// Its SHA-256.
     pub sha256: String,
+    /// Columns read under another name → the name caregap uses.
     pub column_aliases: BTreeMap<String, String>,
     /// Size and modification time when surveyed: every bucket checks the file is unchanged.
     pub stamp: crate::structure::Stamp,
     /// Rows of the table's earlier files (the file's first row is `first_row + 1`, 1-based
     /// across the table's files, as a whole run counts rows).
     pub first_row: usize,
+    /// Its pieces, in file order.
     pub pieces: Vec<Piece>,
 }
 
@@ -250,6 +259,7 @@ fn plan_file(
 /// `eligibility` (whose quantiles become the cuts).
 #[derive(Debug, Clone)]
 pub struct Survey {
+    /// Every table's files, as planned.
     pub tables: BTreeMap<&'static str, Vec<PlannedFile>>,
     /// Distinct ids of `eligibility`, ascending.
     pub eligible: Vec<String>,
