@@ -35,34 +35,20 @@ pub const MARKER: &str = ".caregap-temporary";
 /// hash partition, and the previous output while two renames replace it (not on Linux).
 const TEMPORARY_KINDS: &[&str] = &["staging", "partition", "previous"];
 
-/// The files of a run's output (besides any its manifest lists).
-const RUN_FILES: &[&str] = &[
-    "run_manifest.json",
-    "conditions.parquet",
-    "eligibility.parquet",
-    "care_gaps.parquet",
-    "measure_summary.parquet",
-    "worklist.parquet",
-    "worklist.csv",
-    "utilization_monthly.parquet",
-    "cost_effectiveness.parquet",
-    "comparison_assignment.parquet",
-    "rejects.parquet",
-    "report.html",
-];
+/// A file a run writes: an output declared in the output contract
+/// (`caregap_report::contract`), the HTML report or the run manifest.
+fn is_run_file(name: &str) -> bool {
+    name == "run_manifest.json"
+        || name == "report.html"
+        || caregap_report::contract::run_outputs().any(|o| o.file == name)
+}
 
-/// The files of a bucket's partial (`caregap_scaleout::format::write`).
-const PARTIAL_FILES: &[&str] = &[
-    caregap_scaleout::PARTIAL_FACTS,
-    "conditions.parquet",
-    "eligibility.parquet",
-    "care_gaps.parquet",
-    "rejects.parquet",
-    "summary_counts.parquet",
-    "utilization_groups.parquet",
-    "utilization_persons.parquet",
-    "utilization_assignment.parquet",
-];
+/// A file a bucket's partial holds: a partial file declared in the output contract, or
+/// `partial.json`.
+fn is_partial_file(name: &str) -> bool {
+    name == caregap_scaleout::PARTIAL_FACTS
+        || caregap_report::contract::partial_outputs().any(|o| o.file == name)
+}
 
 /// The kinds of caregap output folders. A folder is replaced only by one of its own kind: a
 /// mistyped `caregap partition --out` never replaces a run's live output.
@@ -369,7 +355,7 @@ fn table_names() -> BTreeSet<&'static str> {
 /// A name caregap writes into an output or a partial, or the temporary name of one
 /// (`.NAME.tmp-PID`, see `caregap_report::write_atomic`).
 fn is_caregap_file_name(name: &str) -> bool {
-    let known = |n: &str| RUN_FILES.contains(&n) || PARTIAL_FILES.contains(&n);
+    let known = |n: &str| is_run_file(n) || is_partial_file(n);
     if known(name) || name == MARKER || name == caregap_ingest::partition::PARTITION_MANIFEST {
         return true;
     }
@@ -456,13 +442,13 @@ pub fn check_replaceable(out: &Path, kind: OutputKind) -> Result<(), OutputError
         };
         names
             .iter()
-            .filter(|(n, f)| !(*f && (RUN_FILES.contains(&n.as_str()) || listed.contains(n))))
+            .filter(|(n, f)| !(*f && (is_run_file(n) || listed.contains(n))))
             .map(|(n, _)| n.clone())
             .collect()
     } else if found == OutputKind::Partial {
         names
             .iter()
-            .filter(|(n, f)| !(*f && PARTIAL_FILES.contains(&n.as_str())))
+            .filter(|(n, f)| !(*f && is_partial_file(n)))
             .map(|(n, _)| n.clone())
             .collect()
     } else {
