@@ -120,8 +120,19 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
             .alias("telehealth"),
         line_code_in(vs, "hospice").alias("hospice"),
     ];
+    // A principal-diagnosis tag of `mental_illness` is the `dx1_mi` class itself: taken from
+    // it below rather than matched twice.
+    let mut second = vec![col("outpatient")
+        .and(col("dx1_mi"))
+        .or(col("mh_code"))
+        .or(col("telehealth").and(col("dx1_mi")))
+        .alias("mh_visit")];
     for (i, s) in needs.principal_dx.iter().enumerate() {
-        cols.push(principal_dx_in(vs, s).alias(tag_column("pdx", i)));
+        if *s == "mental_illness" {
+            second.push(col("dx1_mi").alias(tag_column("pdx", i)));
+        } else {
+            cols.push(principal_dx_in(vs, s).alias(tag_column("pdx", i)));
+        }
     }
     for (i, s) in needs.visit_dx.iter().enumerate() {
         cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("vdx", i)));
@@ -135,13 +146,10 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
     for (i, s) in needs.period_dx.iter().enumerate() {
         cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("per", i)));
     }
-    input.lazy("medical_claim").with_columns(cols).with_column(
-        col("outpatient")
-            .and(col("dx1_mi"))
-            .or(col("mh_code"))
-            .or(col("telehealth").and(col("dx1_mi")))
-            .alias("mh_visit"),
-    )
+    input
+        .lazy("medical_claim")
+        .with_columns(cols)
+        .with_columns(second)
 }
 
 /// The columns of [`classified_lines`] the event tables read.
