@@ -7,8 +7,6 @@
 //! - `outreach` — whether the person is on the outreach list (eligible, not enrolled on the
 //!   as-of date; from the eligibility output).
 
-use std::collections::BTreeSet;
-
 use polars::prelude::*;
 
 use super::{Build, HealthHomeSpan, PersonEvents, Rows};
@@ -76,18 +74,7 @@ pub fn load_health_homes(b: &Build, people: &mut [PersonEvents]) -> PolarsResult
 
 /// Mark the persons on the outreach list of the `eligibility` output.
 pub fn load_outreach(eligibility: &DataFrame, people: &mut [PersonEvents]) -> PolarsResult<()> {
-    let outreach: BTreeSet<String> = eligibility
-        .clone()
-        .lazy()
-        .filter(col("outreach"))
-        .select([col("person_id")])
-        .collect()?
-        .column("person_id")?
-        .str()?
-        .iter()
-        .flatten()
-        .map(str::to_string)
-        .collect();
+    let outreach = super::person_ids_where(eligibility, col("outreach"))?;
     for pe in people {
         pe.outreach = outreach.contains(&pe.person_id);
     }

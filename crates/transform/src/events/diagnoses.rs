@@ -8,8 +8,6 @@
 //!   claims whose diagnoses in the condition's set, from the look-back start to the period
 //!   end, evidence it.
 
-use std::collections::BTreeSet;
-
 use polars::prelude::*;
 
 use super::lines::tag_columns;
@@ -73,18 +71,7 @@ pub fn load_conditions(
     .collect()?
     .lazy();
     for cond in &b.needs.conditions {
-        let present: BTreeSet<String> = conditions
-            .clone()
-            .lazy()
-            .filter(col("condition").eq(lit(*cond)))
-            .select([col("person_id")])
-            .collect()?
-            .column("person_id")?
-            .str()?
-            .iter()
-            .flatten()
-            .map(str::to_string)
-            .collect();
+        let present = super::person_ids_where(conditions, col("condition").eq(lit(*cond)))?;
         let ev = b
             .with_pidx(
                 dx.clone()

@@ -36,41 +36,13 @@ pub struct Hba1c {
     pub value: Option<f64>,
 }
 
-/// A plain decimal (§8 HbA1c): digits with an optional sign and fraction.
-fn plain_decimal(e: Expr) -> Expr {
-    when(
-        e.clone()
-            .str()
-            .contains(lit(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"), false),
-    )
-    .then(e.cast(DataType::Float64))
-    .otherwise(lit(NULL).cast(DataType::Float64))
-}
-
-/// §8 HbA1c result: trimmed, one trailing `%` removed, trimmed again, a plain decimal; the
-/// unit (normalized, else source) must be null or `%`.
+/// §8 HbA1c result in % (null when it does not count for control): ingest's own reading of
+/// the value ([`caregap_ingest::sense::hba1c`]), with the unit normalized, else source.
 pub fn hba1c_value() -> Expr {
-    let t = col("result").str().strip_chars(lit(NULL));
-    let t = when(t.clone().str().ends_with(lit("%")))
-        .then(
-            t.clone()
-                .str()
-                .slice(lit(0), t.clone().str().len_chars() - lit(1u32)),
-        )
-        .otherwise(t)
-        .str()
-        .strip_chars(lit(NULL));
-    let unit = coalesce(&[col("normalized_units"), col("source_units")])
-        .str()
-        .strip_chars(lit(NULL));
-    let unit_ok = unit
-        .clone()
-        .is_null()
-        .or(unit.clone().eq(lit("")))
-        .or(unit.eq(lit("%")));
-    when(unit_ok)
-        .then(plain_decimal(t))
-        .otherwise(lit(NULL).cast(DataType::Float64))
+    caregap_ingest::sense::hba1c(
+        col("result"),
+        coalesce(&[col("normalized_units"), col("source_units")]),
+    )
 }
 
 fn labs(b: &Build) -> LazyFrame {
@@ -95,12 +67,6 @@ pub fn hba1c_table(b: &Build) -> PolarsResult<LazyFrame> {
             col("code"),
             hba1c_value().alias("v"),
         ]);
-    let mut e = lit(NULL).cast(DataType::Float64);
-    for (code, v) in CPT2_HBA1C.iter().rev() {
-        e = when(col("hcpcs_code").eq(lit(*code)))
-            .then(lit(*v))
-            .otherwise(e);
-    }
     let cpt = b
         .lines
         .clone()
@@ -110,7 +76,7 @@ pub fn hba1c_table(b: &Build) -> PolarsResult<LazyFrame> {
             col("date"),
             col("claim_id").alias("id"),
             col("hcpcs_code").alias("code"),
-            e.alias("v"),
+            super::bp::cpt2_value(&CPT2_HBA1C).alias("v"),
         ]);
     Ok(b.with_pidx(concat([lab, cpt], UnionArgs::default())?)
         .filter(b.in_mp(col("date")))

@@ -367,6 +367,25 @@ pub fn build_person_events(
     Ok(people)
 }
 
+/// The person ids of the rows of `df` where `filter` holds.
+fn person_ids_where(
+    df: &DataFrame,
+    filter: Expr,
+) -> PolarsResult<std::collections::BTreeSet<String>> {
+    Ok(df
+        .clone()
+        .lazy()
+        .filter(filter)
+        .select([col("person_id")])
+        .collect()?
+        .column("person_id")?
+        .str()?
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect())
+}
+
 /// Push the rows of `df` (`pidx`, a `date` column, an `id` column) as [`Dated`] events.
 fn push_dated(
     df: &DataFrame,

@@ -11,34 +11,33 @@ use crate::events::{PersonEvents, Stay, Uses};
 
 const AGE_BANDS: &[super::AgeBand] = &[band(6, 17), band(18, 64), from_age(65)];
 
+/// `fuh_7` and `fuh_30` differ only in id and name.
+const fn measure(id: &'static str, name: &'static str) -> Measure {
+    Measure {
+        id,
+        name,
+        steward: "NCQA",
+        source: "NCQA HEDIS FUH (Health Home Core Set FUH-HH), as caregap spec v1.3 §4 reads it",
+        version: "spec 1.3",
+        kind: Kind::Episode,
+        lower_is_better: false,
+        age_bands: AGE_BANDS,
+        spec: "shared/spec/measures.md §4 (fuh_7, fuh_30), §9",
+    }
+}
+
 /// The registry entry.
 pub static FAMILY: Family = Family {
     module: "fuh",
     measures: &[
-        Measure {
-            id: "fuh_7",
-            name: "Follow-up after hospitalization for mental illness, 7 days",
-            steward: "NCQA",
-            source:
-                "NCQA HEDIS FUH (Health Home Core Set FUH-HH), as caregap spec v1.3 §4 reads it",
-            version: "spec 1.3",
-            kind: Kind::Episode,
-            lower_is_better: false,
-            age_bands: AGE_BANDS,
-            spec: "shared/spec/measures.md §4 (fuh_7, fuh_30), §9",
-        },
-        Measure {
-            id: "fuh_30",
-            name: "Follow-up after hospitalization for mental illness, 30 days",
-            steward: "NCQA",
-            source:
-                "NCQA HEDIS FUH (Health Home Core Set FUH-HH), as caregap spec v1.3 §4 reads it",
-            version: "spec 1.3",
-            kind: Kind::Episode,
-            lower_is_better: false,
-            age_bands: AGE_BANDS,
-            spec: "shared/spec/measures.md §4 (fuh_7, fuh_30), §9",
-        },
+        measure(
+            "fuh_7",
+            "Follow-up after hospitalization for mental illness, 7 days",
+        ),
+        measure(
+            "fuh_30",
+            "Follow-up after hospitalization for mental illness, 30 days",
+        ),
     ],
     uses: Uses {
         principal_dx: &["mental_illness"],
