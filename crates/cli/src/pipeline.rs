@@ -584,8 +584,10 @@ fn compute_partial(
         |r: &Vec<Vec<measures::GapRow>>| r.iter().map(Vec::len).sum(),
     )?;
     let care_gaps = measures::care_gaps_frame(&people, &gap_rows)?;
-    let in_force: Vec<&str> = measures::ids()
-        .into_iter()
+    // Rate measures have no care_gaps rows: they are counted in core_set, not measure_summary.
+    let in_force: Vec<&str> = measures::all()
+        .filter(|m| m.kind != measures::Kind::Rate)
+        .map(|m| m.id)
         .filter(|m| {
             opts.measures
                 .as_ref()

@@ -92,6 +92,8 @@ pub struct PersonEvents {
     pub person_id: String,
     /// Earliest birth_date (§8), as days since 1970-01-01.
     pub birth: i32,
+    /// Earliest death_date (§8), if any.
+    pub death: Option<i32>,
     /// Covered spans (payer_type in the coverage types), merged and sorted.
     pub coverage: Vec<(i32, i32)>,
     /// Health Home enrollment spans, by start.
@@ -327,12 +329,15 @@ pub fn build_person_events(
     let r = Rows { df: &persons_df };
     let ids = r.str("person_id")?;
     let births = r.date("birth_date")?;
+    let deaths = r.date("death_date")?;
     let mut people: Vec<PersonEvents> = ids
         .into_iter()
         .zip(births)
-        .map(|(id, b)| PersonEvents {
+        .zip(deaths)
+        .map(|((id, b), death)| PersonEvents {
             person_id: id.unwrap_or_default(),
             birth: b.unwrap_or(0),
+            death,
             ..Default::default()
         })
         .collect();

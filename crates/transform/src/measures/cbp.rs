@@ -22,6 +22,7 @@ pub static FAMILY: Family = Family {
         lower_is_better: false,
         age_bands: &[band(18, 64), band(65, 85)],
         spec: "shared/spec/measures.md §4 (cbp), §1 (BP readings), §9",
+        core_set: super::core_set("CBP-HH", "BP < 140/90"),
     }],
     uses: Uses {
         visit_dx: &["hypertension"],
@@ -30,6 +31,7 @@ pub static FAMILY: Family = Family {
     },
     value_sets: &[],
     evaluate,
+    rates: super::no_rates,
 };
 
 /// **Eligible population**: age 18–85 at MP end; a hypertension diagnosis (any position) on

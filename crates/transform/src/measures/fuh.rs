@@ -12,7 +12,7 @@ use crate::events::{PersonEvents, Stay, Uses};
 const AGE_BANDS: &[super::AgeBand] = &[band(6, 17), band(18, 64), from_age(65)];
 
 /// `fuh_7` and `fuh_30` differ only in id and name.
-const fn measure(id: &'static str, name: &'static str) -> Measure {
+const fn measure(id: &'static str, name: &'static str, rate: &'static str) -> Measure {
     Measure {
         id,
         name,
@@ -23,6 +23,7 @@ const fn measure(id: &'static str, name: &'static str) -> Measure {
         lower_is_better: false,
         age_bands: AGE_BANDS,
         spec: "shared/spec/measures.md §4 (fuh_7, fuh_30), §9",
+        core_set: super::core_set("FUH-HH", rate),
     }
 }
 
@@ -33,10 +34,12 @@ pub static FAMILY: Family = Family {
         measure(
             "fuh_7",
             "Follow-up after hospitalization for mental illness, 7 days",
+            "7-day",
         ),
         measure(
             "fuh_30",
             "Follow-up after hospitalization for mental illness, 30 days",
+            "30-day",
         ),
     ],
     uses: Uses {
@@ -45,6 +48,7 @@ pub static FAMILY: Family = Family {
     },
     value_sets: &[],
     evaluate,
+    rates: super::no_rates,
 };
 
 /// **Eligible population**: a merged acute stay discharged on D in MP start … MP end − 31

@@ -24,6 +24,7 @@ const fn measure(
     name: &'static str,
     bands: &'static [AgeBand],
     source: &'static str,
+    core_set: Option<super::CoreSet>,
 ) -> Measure {
     Measure {
         id,
@@ -35,6 +36,7 @@ const fn measure(
         lower_is_better: false,
         age_bands: bands,
         spec: "shared/spec/measures.md §4 (fum_7, fum_30, fua_7, fua_30), §9",
+        core_set,
     }
 }
 
@@ -47,24 +49,28 @@ pub static FAMILY: Family = Family {
             "Follow-up after ED visit for mental illness, 7 days",
             FUM_BANDS,
             FUM_SOURCE,
+            super::core_set("FUM-HH", "7-day"),
         ),
         measure(
             "fum_30",
             "Follow-up after ED visit for mental illness, 30 days",
             FUM_BANDS,
             FUM_SOURCE,
+            super::core_set("FUM-HH", "30-day"),
         ),
         measure(
             "fua_7",
             "Follow-up after ED visit for substance use, 7 days",
             FUA_BANDS,
             FUA_SOURCE,
+            None,
         ),
         measure(
             "fua_30",
             "Follow-up after ED visit for substance use, 30 days",
             FUA_BANDS,
             FUA_SOURCE,
+            None,
         ),
     ],
     uses: Uses {
@@ -75,6 +81,7 @@ pub static FAMILY: Family = Family {
     },
     value_sets: &[],
     evaluate,
+    rates: super::no_rates,
 };
 
 /// What tells FUM and FUA apart.

@@ -21,6 +21,7 @@ pub static FAMILY: Family = Family {
         lower_is_better: true,
         age_bands: &[band(18, 64), band(65, 75)],
         spec: "shared/spec/measures.md §4 (hba1c_poor), §1, §8",
+        core_set: None,
     }],
     uses: Uses {
         conditions: &["diabetes"],
@@ -29,6 +30,7 @@ pub static FAMILY: Family = Family {
     },
     value_sets: &[],
     evaluate,
+    rates: super::no_rates,
 };
 
 /// **Eligible population**: age 18–75 at MP end; the diabetes condition (§3) or a

@@ -145,6 +145,43 @@ pub struct Measure {
     pub age_bands: &'static [AgeBand],
     /// Where its rule is specified.
     pub spec: &'static str,
+    /// The Health Home Core Set rate it reports, if any (`core_set.parquet`).
+    pub core_set: Option<CoreSet>,
+}
+
+/// A rate of the Health Home Core Set a measure reports: the CMS measure code and the rate's
+/// label, as the state's reporting form (CMS's QMR application) names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CoreSet {
+    /// The CMS measure code, e.g. `FUH-HH`.
+    pub code: &'static str,
+    /// The rate, e.g. `7-day`.
+    pub rate: &'static str,
+}
+
+/// The Core Set rate `code` / `rate`.
+pub const fn core_set(code: &'static str, rate: &'static str) -> Option<CoreSet> {
+    Some(CoreSet { code, rate })
+}
+
+/// One person's contribution to a rate measure (`Kind::Rate`): events and enrollee months of
+/// one measure, rate and age, attributed to one Health Home (none: not enrolled). A family
+/// sums a person's months into as few of these as it can; `core_set.parquet` adds them up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateCount {
+    /// The measure id (a `Kind::Rate` measure of the family).
+    pub measure: &'static str,
+    /// The rate's label within the measure (e.g. `discharges`, `days`); the measure's
+    /// [`CoreSet::rate`] when it has one rate.
+    pub rate: &'static str,
+    /// The age the months and events are banded by; none: unknown.
+    pub age: Option<i32>,
+    /// The Health Home the months are attributed to; none: not enrolled.
+    pub health_home_id: Option<String>,
+    /// Events counted (admissions, discharges, days …).
+    pub events: i64,
+    /// Enrollee months.
+    pub months: i64,
 }
 
 /// A measure family: one module, the measures it computes together, the value sets it reads
@@ -160,6 +197,18 @@ pub struct Family {
     pub value_sets: &'static [&'static str],
     /// Every row of one person, before attribution and the hospice pass.
     pub evaluate: fn(&PersonEvents, &Context) -> Vec<GapRow>,
+    /// A rate family's contributions of one person ([`no_rates`] for the others).
+    pub rates: fn(&PersonEvents, &Context) -> Vec<RateCount>,
+}
+
+/// The `rates` of a family without rate measures.
+pub fn no_rates(_: &PersonEvents, _: &Context) -> Vec<RateCount> {
+    Vec::new()
+}
+
+/// Every rate contribution of one person, in registry order.
+pub fn rates_of_person(pe: &PersonEvents, ctx: &Context) -> Vec<RateCount> {
+    REGISTRY.iter().flat_map(|f| (f.rates)(pe, ctx)).collect()
 }
 
 /// Every measure family caregap computes, in report order: adding a measure is a module and
@@ -287,6 +336,9 @@ pub struct GapRow {
     pub index_evidence: Vec<String>,
     /// The claims or results that closed it.
     pub closing_evidence: Option<Vec<String>>,
+    /// An `open` row whose look-back the input does not reach (COL): open only for lack of
+    /// history. Not a `care_gaps` column (spec v1.3 §6 is unchanged); `core_set` counts it.
+    pub history_short: bool,
 }
 
 impl GapRow {
@@ -319,6 +371,7 @@ impl GapRow {
             health_home_id: None,
             index_evidence: ev,
             closing_evidence,
+            history_short: false,
         }
     }
 }

@@ -20,10 +20,12 @@ pub static FAMILY: Family = Family {
         lower_is_better: true,
         age_bands: &[band(18, 64)],
         spec: "shared/spec/measures.md §4 (pcr_30), §9",
+        core_set: None,
     }],
     uses: Uses::NONE,
     value_sets: &[],
     evaluate,
+    rates: super::no_rates,
 };
 
 /// **Eligible population**: every merged acute stay discharged on D in MP start … MP end − 31

@@ -21,6 +21,7 @@ pub static FAMILY: Family = Family {
         lower_is_better: false,
         age_bands: &[band(18, 64)],
         spec: "shared/spec/measures.md §4 (ssd), §1, §2",
+        core_set: None,
     }],
     uses: Uses {
         conditions: &["schizophrenia_bipolar", "diabetes"],
@@ -32,6 +33,7 @@ pub static FAMILY: Family = Family {
     },
     value_sets: &[],
     evaluate,
+    rates: super::no_rates,
 };
 
 /// **Eligible population**: age 18–64 at MP end; the schizophrenia_bipolar condition (§3); at

@@ -21,10 +21,12 @@ pub static FAMILY: Family = Family {
         lower_is_better: false,
         age_bands: &[band(18, 64), from_age(65)],
         spec: "shared/spec/measures.md §4 (tcm_7)",
+        core_set: None,
     }],
     uses: Uses::NONE,
     value_sets: &[],
     evaluate,
+    rates: super::no_rates,
 };
 
 /// **Eligible population**: a merged acute stay discharged on D in MP start … MP end − 31
