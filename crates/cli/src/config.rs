@@ -93,6 +93,7 @@ impl Layer {
                 ..Default::default()
             },
             measures,
+            geography: self.path("geography"),
             max_reject_rate,
             buckets,
             memory_limit,

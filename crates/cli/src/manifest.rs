@@ -164,6 +164,16 @@ pub struct Manifest {
     pub output_rows: BTreeMap<String, usize>,
     /// SHA-256 per output file.
     pub output_sha256: BTreeMap<String, String>,
+    /// How the Core Set was stratified (docs/core-set.md).
+    pub core_set: CoreSetInfo,
+}
+
+/// `run_manifest.json` `core_set`: the sources of the Core Set's strata.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoreSetInfo {
+    /// The ZIP → urban/rural file of the geography stratum (`--geography`); null: every
+    /// person's geography is `unknown`.
+    pub geography_file: Option<String>,
 }
 
 /// Payer types seen in the accepted eligibility rows (rows per type) and the rows the
@@ -341,6 +351,9 @@ impl Manifest {
                     rows: vs.map().len(),
                 },
                 files: vs.reports().to_vec(),
+            },
+            core_set: CoreSetInfo {
+                geography_file: opts.geography.as_ref().map(|p| p.display().to_string()),
             },
             coverage_check,
             data_quality: DataQuality {

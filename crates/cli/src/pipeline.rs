@@ -17,8 +17,11 @@ use caregap_scaleout::split::{self, Note, Split, SplitRequest};
 use caregap_scaleout::{Partial, PartialFacts};
 use caregap_transform::utilization::{self, BootstrapSettings, PaidInputs, UtilizationPartial};
 use caregap_transform::value_sets::ValueSetMap;
-use caregap_transform::{conditions, eligibility, events, measures, summary, Params, ValueSets};
+use caregap_transform::{
+    conditions, core_set, eligibility, events, measures, strata, summary, Params, ValueSets,
+};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::manifest::{self, Manifest, RunFacts, StageTiming};
 use crate::outdir::{OutputKind, OutputLock, Staging, TempFolder};
@@ -44,6 +47,8 @@ pub struct RunOptions {
     pub suppression: SuppressionRule,
     /// Measures to compute (None = all).
     pub measures: Option<Vec<String>>,
+    /// The ZIP → urban/rural file of the Core Set's geography stratum (None: `unknown`).
+    pub geography: Option<PathBuf>,
     /// Largest share of rejected rows a table may have; above it the run fails with exit 4 and
     /// its outputs go to a side folder for inspection.
     pub max_reject_rate: Option<f64>,
@@ -74,6 +79,7 @@ impl RunOptions {
             bootstrap: BootstrapSettings::default(),
             suppression: SuppressionRule::default(),
             measures: None,
+            geography: None,
             max_reject_rate: None,
             buckets: None,
             memory_limit: None,
@@ -548,6 +554,10 @@ fn compute_partial(
 ) -> Result<Partial> {
     let p = &opts.params;
     let ctx = measures::Context::new(p);
+    let geography = match &opts.geography {
+        Some(f) => strata::Geography::from_file(f).map_err(|e| UsageError(e.to_string()))?,
+        None => strata::Geography::none(),
+    };
     let conds = timer.time(
         "conditions",
         || Ok(conditions::conditions(input, vs, p)?.collect()?),
@@ -564,24 +574,32 @@ fn compute_partial(
         "encounters",
         || {
             let paid = events::paid_by_person_month(input)?.collect()?;
-            let people =
+            let mut people =
                 events::build_person_events(input, vs, p, &ctx.needs, &conds, &elig, &paid)?;
+            strata::load(input, &geography, &mut people)?;
             Ok((people, paid))
         },
         |(people, _): &(Vec<_>, DataFrame)| people.len(),
     )?;
-    let gap_rows = timer.time(
+    let (gap_rows, rate_counts) = timer.time(
         "measures",
         || {
             let mut rows = measures::evaluate_all(&people, &ctx);
+            let mut rates: Vec<Vec<measures::RateCount>> = people
+                .par_iter()
+                .map(|pe| measures::rates_of_person(pe, &ctx))
+                .collect();
             if let Some(keep) = &opts.measures {
                 for r in &mut rows {
                     r.retain(|g| keep.iter().any(|k| k == g.measure));
                 }
+                for r in &mut rates {
+                    r.retain(|g| keep.iter().any(|k| k == g.measure));
+                }
             }
-            Ok(rows)
+            Ok((rows, rates))
         },
-        |r: &Vec<Vec<measures::GapRow>>| r.iter().map(Vec::len).sum(),
+        |(r, _): &(Vec<Vec<measures::GapRow>>, _)| r.iter().map(Vec::len).sum(),
     )?;
     let care_gaps = measures::care_gaps_frame(&people, &gap_rows)?;
     // Rate measures have no care_gaps rows: they are counted in core_set, not measure_summary.
@@ -595,6 +613,15 @@ fn compute_partial(
         })
         .collect();
     let counts = summary::summary_counts(&people, &gap_rows, &in_force);
+    let every_in_force: Vec<&str> = measures::ids()
+        .into_iter()
+        .filter(|m| {
+            opts.measures
+                .as_ref()
+                .is_none_or(|k| k.iter().any(|x| x == m))
+        })
+        .collect();
+    let core_set = core_set::core_set_counts(&people, &gap_rows, &rate_counts, &every_in_force);
     let (util, rows_orphaned) = timer.time(
         "utilization",
         || {
@@ -635,6 +662,7 @@ fn compute_partial(
     Ok(Partial {
         frames,
         counts,
+        core_set,
         utilization: util,
         facts,
     })
@@ -653,6 +681,7 @@ fn finish(
     let Partial {
         mut frames,
         counts,
+        core_set: core_counts,
         utilization: util_partial,
         facts,
     } = part;
@@ -705,6 +734,13 @@ fn finish(
     outputs.insert("eligibility", take(&mut frames, "eligibility")?);
     outputs.insert("care_gaps", care_gaps);
     outputs.insert("measure_summary", measure_summary);
+    outputs.insert(
+        "core_set",
+        caregap_report::core_set::with_flags(
+            &core_set::core_set_frame(&core_counts)?,
+            &opts.suppression,
+        )?,
+    );
     outputs.insert("worklist", worklist);
     outputs.insert("utilization_monthly", util.monthly);
     outputs.insert("cost_effectiveness", util.cost_effectiveness);
@@ -732,6 +768,15 @@ fn finish(
     hashes.insert(
         csv.name.into(),
         caregap_report::write_output(csv, &mut outputs["worklist"].clone(), dir)?,
+    );
+    let qmr = &contract::CORE_SET_QMR;
+    hashes.insert(
+        qmr.name.into(),
+        caregap_report::write_output(
+            qmr,
+            &mut caregap_report::core_set::qmr(&outputs["core_set"])?,
+            dir,
+        )?,
     );
     timer.stages.push(StageTiming {
         stage: "write".into(),
@@ -924,6 +969,7 @@ fn report_input<'a>(
         utilization_monthly: &outputs["utilization_monthly"],
         cost_effectiveness: &outputs["cost_effectiveness"],
         eligibility: &outputs["eligibility"],
+        core_set: &outputs["core_set"],
     }
 }
 

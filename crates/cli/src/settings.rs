@@ -439,6 +439,19 @@ pub static SETTINGS: &[Setting] = &[
         )
     },
     Setting {
+        default: Default::Derived("none: every person's geography is `unknown`"),
+        fingerprint: Some(|o| serde_json::json!(o.geography)),
+        manifest: Recorded::At(&["/core_set/geography_file"]),
+        example: "zip_geography.csv",
+        allows: "a CSV file",
+        ..Setting::new(
+            "geography",
+            Kind::Path,
+            Effect::Results,
+            "ZIP → urban/rural file for the Core Set's geography stratum: a CSV with `zip_code` and `geography` (`urban` / `rural`) or `ruca` (primary RUCA code, 1–3 urban) columns (docs/core-set.md)",
+        )
+    },
+    Setting {
         default: Default::Value("1000"),
         fingerprint: Some(|o| serde_json::json!(o.bootstrap.draws)),
         manifest: Recorded::At(&["/bootstrap/draws"]),

@@ -232,12 +232,21 @@ pub fn all_tables() -> Vec<TableSpec> {
                 req("payer_type", Lower),
                 opt("plan", Text),
                 opt("data_source", Text),
+                // Tuva's optional demographics: the Core Set strata (race and ethnicity,
+                // geography from the ZIP code). Free text: mapped to CMS's categories by
+                // transform, never rejected.
+                opt("race", Text),
+                opt("ethnicity", Text),
+                opt("zip_code", Id),
+                opt("state", Text),
+                opt("county", Text),
             ],
             ordered_dates: vec![("enrollment_start_date", "enrollment_end_date")],
             one_of: vec![],
             unique_key: vec![],
-            // gender (`male`, `female`, `unknown`) is not checked: no measure or output reads
-            // it, and a state file's `M`/`F` would reject whole enrollment spans.
+            // gender (`male`, `female`, `unknown`) is not checked: the sex stratum maps what
+            // it does not know to `unknown`, and a state file's `M`/`F` would otherwise reject
+            // whole enrollment spans.
             allowed: vec![],
         },
         TableSpec {
@@ -303,6 +312,8 @@ pub fn all_tables() -> Vec<TableSpec> {
                 req("person_id", Id),
                 req("health_home_id", Id),
                 opt("health_home_type", Lower),
+                // The Health Home program (State Plan Amendment) the home belongs to.
+                opt("program_id", Id),
                 req("enrollment_start_date", Date),
                 opt("enrollment_end_date", Date),
             ],
@@ -319,8 +330,9 @@ pub fn all_tables() -> Vec<TableSpec> {
 /// professional claims).
 pub const CLAIM_TYPES: &[&str] = &["institutional", "professional", "dental", "vision"];
 
-/// `health_home_enrollment.health_home_type` (input-layer.md).
-pub const HEALTH_HOME_TYPES: &[&str] = &["cmhc", "pchh"];
+/// `health_home_enrollment.health_home_type` (input-layer.md, and issue #18): community mental
+/// health center, primary care, developmental disabilities Health Home.
+pub const HEALTH_HOME_TYPES: &[&str] = &["cmhc", "pchh", "dd"];
 
 /// lab_result needs a date: `result_date`, else `collection_date` (input-layer.md).
 pub const LAB_DATE_COLUMNS: [&str; 2] = ["result_date", "collection_date"];

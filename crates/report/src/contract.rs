@@ -464,6 +464,96 @@ pub static SUMMARY_COUNTS: Output = Output {
     ],
 };
 
+/// `core_set.parquet`: the Health Home Core Set (docs/core-set.md).
+pub static CORE_SET: Output = Output {
+    name: "core_set",
+    file: "core_set.parquet",
+    format: Format::Parquet,
+    written: Written::Run,
+    grain: "program × Core Set measure × rate × age band × stratum (every CMS band and every category of every stratification of each measure and rate a program has rows in, zero where nobody is in it)",
+    sort: &["program", "measure", "rate", "age_band", "stratum_type", "stratum"],
+    order: "",
+    description: "The Health Home Core Set as a state reports it (docs/core-set.md): per Health Home program, the counts and rate of every Core Set measure caregap computes, by CMS's age bands (plus `total`) and by race and ethnicity, sex and geography. Health Home enrollees only (rows attributed to a Health Home). Proportion measures carry numerator and denominator, rate measures events and enrollee months. The `suppress_*` columns say what a public report must hide under CMS's rules; the counts themselves are exact (this file stays with the state).",
+    columns: &[
+        req("program", Str, "The Health Home program (State Plan Amendment): health_home_enrollment.program_id, else health_home_type (`cmhc`, `pchh`, `dd`), else `unspecified`."),
+        req("measure", Str, "The CMS Core Set measure code, e.g. `FUH-HH`."),
+        req("rate", Str, "The rate within the measure, e.g. `7-day` (docs/core-set.md lists them)."),
+        req("age_band", Str, "CMS's age band for the measure (`18-64`, `65+`), `unknown` (rate measures: no birth date), or `total` (every age)."),
+        req("stratum_type", Str, "`none`, `race_ethnicity`, `sex` or `geography`."),
+        req("stratum", Str, "The category (`all` for `none`; docs/core-set.md §3 lists the categories)."),
+        opt("numerator", Int, "Proportion measures: rows in the numerator (closed; open for the inverse PCR-HH). Null for rate measures."),
+        opt("denominator", Int, "Proportion measures: rows open or closed. Null for rate measures."),
+        opt("excluded", Int, "Proportion measures: rows excluded. Null for rate measures."),
+        opt("history_short", Int, "Proportion measures: open rows whose look-back the input does not reach (COL-HH), so the rate is a lower bound; 0 for the others. Null for rate measures."),
+        opt("events", Int, "Rate measures: the events counted (admissions, discharges, days). Null for proportion measures."),
+        opt("enrollee_months", Int, "Rate measures: enrollee months. Null for proportion measures."),
+        opt("value", Float, "The rate: numerator / denominator, or events × 1,000 / enrollee_months; null when its denominator is 0."),
+        req("unit", Str, "`proportion` or `per 1,000 enrollee months`."),
+        req("lower_is_better", Bool, "Whether a lower rate is better."),
+        req("suppress_count", Bool, "A public report must hide this row's counts: a count from 1 to the threshold (default 10), directly or by difference (denominator − numerator), or complementary suppression within the program's table so that no hidden count can be derived from the others."),
+        req("suppress_rate", Bool, "A public report must hide this row's rate: its counts are hidden, or its denominator (enrollee months for rate measures) is below 30 (CMS's public-reporting rule)."),
+    ],
+};
+
+/// `core_set_qmr.csv`: the Core Set laid out as the state's reporting form asks.
+pub static CORE_SET_QMR: Output = Output {
+    name: "core_set_qmr.csv",
+    file: "core_set_qmr.csv",
+    format: Format::Csv,
+    written: Written::Run,
+    grain: "program × Core Set measure × rate × age band (stratum `none`)",
+    sort: &[],
+    order: "program, then measure code, then the measure's rates in caregap's registry order, then age bands in CMS's order with `total` last",
+    description: "The Health Home Core Set as the state enters it in CMS's Quality Measure Reporting (QMR) application: one row per program, measure, rate and age band, with numerator, denominator and rate (a percentage for proportion measures, per 1,000 enrollee months for rate measures) and the QMR checks that failed, if any. Not suppressed: it is the state's own filing.",
+    columns: &[
+        req("program", Str, "The Health Home program."),
+        req("measure", Str, "The CMS measure code."),
+        req("measure_name", Str, "The measure's name as the Core Set lists it."),
+        req("rate", Str, "The rate."),
+        req("age_band", Str, "The age band (`total` last)."),
+        opt("numerator", Int, "Numerator (events for rate measures)."),
+        opt("denominator", Int, "Denominator (enrollee months for rate measures)."),
+        opt("rate_value", Float, "The rate as QMR shows it: a percentage with one decimal for proportion measures, per 1,000 enrollee months with one decimal for rate measures; empty when the denominator is 0."),
+        req("unit", Str, "`percent` or `per 1,000 enrollee months`."),
+        opt("excluded", Int, "Rows excluded (proportion measures)."),
+        opt("history_short", Int, "Open rows only for lack of history (COL-HH)."),
+        req("qmr_checks", Str, "The QMR validations this row fails (`numerator > denominator`, `30-day < 7-day`), `;`-separated; empty when none."),
+    ],
+};
+
+/// `core_set_counts.parquet` of a bucket's partial.
+pub static CORE_SET_COUNTS: Output = Output {
+    name: "core_set_counts",
+    file: "core_set_counts.parquet",
+    format: Format::Parquet,
+    written: Written::Partial,
+    grain: "program × measure × rate × age band × stratum with a row in the bucket",
+    sort: &[
+        "program",
+        "measure",
+        "rate",
+        "age_band",
+        "stratum_type",
+        "stratum",
+    ],
+    order: "",
+    description: "The bucket's Core Set counts, which `caregap merge` adds up into core_set.",
+    columns: &[
+        req("program", Str, "As in core_set."),
+        req("measure", Str, "As in core_set."),
+        req("rate", Str, "As in core_set."),
+        req("age_band", Str, "As in core_set."),
+        req("stratum_type", Str, "As in core_set."),
+        req("stratum", Str, "As in core_set."),
+        req("numerator", Int, "Numerator rows."),
+        req("denominator", Int, "Denominator rows."),
+        req("excluded", Int, "Excluded rows."),
+        req("history_short", Int, "Open rows short of history."),
+        req("events", Int, "Rate measures' events."),
+        req("months", Int, "Rate measures' enrollee months."),
+    ],
+};
+
 /// `utilization_groups.parquet` of a bucket's partial.
 pub static UTILIZATION_GROUPS: Output = Output {
     name: "utilization_groups",
@@ -537,6 +627,8 @@ pub static UTILIZATION_ASSIGNMENT: Output = Output {
 pub static OUTPUTS: &[&Output] = &[
     &CARE_GAPS,
     &MEASURE_SUMMARY,
+    &CORE_SET,
+    &CORE_SET_QMR,
     &WORKLIST,
     &WORKLIST_CSV,
     &ELIGIBILITY,
@@ -546,6 +638,7 @@ pub static OUTPUTS: &[&Output] = &[
     &COMPARISON_ASSIGNMENT,
     &REJECTS,
     &SUMMARY_COUNTS,
+    &CORE_SET_COUNTS,
     &UTILIZATION_GROUPS,
     &UTILIZATION_PERSONS,
     &UTILIZATION_ASSIGNMENT,

@@ -81,6 +81,8 @@ pub struct ReportInput<'a> {
     pub cost_effectiveness: &'a DataFrame,
     /// `eligibility`.
     pub eligibility: &'a DataFrame,
+    /// `core_set` (with its suppression flags).
+    pub core_set: &'a DataFrame,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +94,7 @@ struct Frames<'a> {
     utilization_monthly: OutputFrame<'a>,
     cost_effectiveness: OutputFrame<'a>,
     eligibility: OutputFrame<'a>,
+    core_set: OutputFrame<'a>,
 }
 
 impl<'a> Frames<'a> {
@@ -107,6 +110,7 @@ impl<'a> Frames<'a> {
                 inp.cost_effectiveness,
             )?,
             eligibility: OutputFrame::new(&contract::ELIGIBILITY, inp.eligibility)?,
+            core_set: OutputFrame::new(&contract::CORE_SET, inp.core_set)?,
         })
     }
 }
@@ -429,7 +433,7 @@ fn care_gaps_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractEr
         .collect();
     Ok(html! {
         section id="care-gaps" {
-            h2 { "2. Care gaps" }
+            h2 { "3. Care gaps" }
             p { "For each measure: the eligible population, exclusions, denominator (open + closed) and numerator (closed; open for the inverse measures HbA1c poor control and readmissions), with the rate and its 95 % Wilson interval. Health Home enrollees are rows attributed to a Health Home on the index date; \u{201c}eligible, not enrolled\u{201d} are rows of people on the outreach list." }
             @for (measure, name) in caregap_transform::measures::all().map(|m| (m.id, m.name)) {
                 h3 id={ "measure-" (measure) } { (name) " " span.code { "(" (measure) ")" } }
@@ -477,6 +481,128 @@ fn care_gaps_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractEr
                             }
                         }
                     }
+                }
+            }
+        }
+    })
+}
+
+/// One row of `core_set` as the report reads it.
+struct CoreRow {
+    program: String,
+    measure: String,
+    rate: String,
+    band: String,
+    stratum_type: String,
+    num: i64,
+    den: i64,
+    value: Option<f64>,
+    per_months: bool,
+    hide_count: bool,
+    hide_rate: bool,
+    history_short: i64,
+}
+
+fn core_rows(f: &OutputFrame) -> Result<Vec<CoreRow>, ContractError> {
+    let (p, m, r, b, t) = (
+        f.strs("program")?,
+        f.strs("measure")?,
+        f.strs("rate")?,
+        f.strs("age_band")?,
+        f.strs("stratum_type")?,
+    );
+    let (num, den, ev, mo, hs) = (
+        f.ints("numerator")?,
+        f.ints("denominator")?,
+        f.ints("events")?,
+        f.ints("enrollee_months")?,
+        f.ints("history_short")?,
+    );
+    let (value, unit) = (f.floats("value")?, f.strs("unit")?);
+    let (hc, hr) = (f.bools("suppress_count")?, f.bools("suppress_rate")?);
+    Ok((0..f.height())
+        .map(|i| {
+            let per_months = unit[i] == caregap_transform::core_set::PER_1000_MONTHS;
+            CoreRow {
+                program: p[i].clone(),
+                measure: m[i].clone(),
+                rate: r[i].clone(),
+                band: b[i].clone(),
+                stratum_type: t[i].clone(),
+                num: if per_months { ev[i] } else { num[i] },
+                den: if per_months { mo[i] } else { den[i] },
+                value: value[i],
+                per_months,
+                hide_count: hc[i],
+                hide_rate: hr[i],
+                history_short: hs[i],
+            }
+        })
+        .collect())
+}
+
+fn core_count(rule: &SuppressionRule, hide: bool, v: i64) -> Markup {
+    html! {
+        @if hide { td.num.sup title=(SUPPRESSED_TITLE) { "<" (rule.threshold + 1) } } @else { td.num { (fmt_int(v.max(0) as u64)) } }
+    }
+}
+
+fn core_value(r: &CoreRow) -> Markup {
+    html! {
+        @match (r.hide_rate, r.value) {
+            (true, _) | (_, None) => td.num { "\u{2014}" },
+            (false, Some(v)) if r.per_months => td.num { (format!("{v:.1}")) },
+            (false, Some(v)) => td.num { (pct(v)) },
+        }
+    }
+}
+
+fn core_set_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> {
+    let rule = &inp.rule;
+    let rows = core_rows(&f.core_set)?;
+    let programs: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.program.as_str()).collect();
+    let computed: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.measure.as_str()).collect();
+    let not_computed: Vec<&str> = caregap_transform::core_set::CORE_SET_2026
+        .iter()
+        .map(|(c, _, _)| *c)
+        .filter(|c| !computed.contains(c))
+        .collect();
+    let names: BTreeMap<&str, &str> = caregap_transform::core_set::CORE_SET_2026
+        .iter()
+        .map(|(c, n, _)| (*c, *n))
+        .collect();
+    Ok(html! {
+        section id="core-set" {
+            h2 { "2. Health Home Core Set" }
+            p { "The 2026 Health Home Core Set as each program reports it to CMS: Health Home enrollees only (rows attributed to a Health Home on their index date), per program, by CMS\u{2019}s age bands. Counts from 1 to " (rule.threshold) " are hidden, with complementary cells, and rates on a denominator under " (crate::core_set::MIN_RATE_DENOMINATOR) " are not shown (CMS\u{2019}s public-reporting rule). The exact counts, and the strata by race and ethnicity, sex and geography, are in core_set.parquet; the state\u{2019}s filing is core_set_qmr.csv (docs/core-set.md)." }
+            @if !not_computed.is_empty() {
+                p { "Not computed by this run: " (not_computed.join(", ")) "." }
+            }
+            @if programs.is_empty() {
+                p { "No care-gap row or rate count is attributed to a Health Home, so no program has a Core Set." }
+            }
+            @for program in &programs {
+                h3 id={ "core-set-" (program) } { "Program " span.code { (program) } }
+                table.data {
+                    thead { tr { th scope="col" { "Measure" } th scope="col" { "Rate" } th scope="col" { "Age band" } th scope="col" { "Numerator (events)" } th scope="col" { "Denominator (enrollee months)" } th scope="col" { "Rate" } } }
+                    tbody {
+                        @for r in rows.iter().filter(|r| r.program == *program && r.stratum_type == "none") {
+                            tr {
+                                td { span.code { (r.measure) } " " (names.get(r.measure.as_str()).copied().unwrap_or("")) }
+                                td { (r.rate) }
+                                td { (r.band) }
+                                (core_count(rule, r.hide_count, r.num))
+                                (core_count(rule, r.hide_count && !r.per_months, r.den))
+                                (core_value(r))
+                            }
+                        }
+                    }
+                }
+                @let short: i64 = rows.iter().filter(|r| r.program == *program && r.stratum_type == "none" && r.band == "total").map(|r| r.history_short).sum();
+                @if short > 0 {
+                    p { "Some open rows are open only because the input does not reach back far enough for the measure\u{2019}s look-back (COL-HH): the rate is a lower bound. run_manifest.json says which look-backs are short." }
                 }
             }
         }
@@ -538,7 +664,7 @@ fn utilization_section(inp: &ReportInput, f: &Frames) -> Result<Markup, Contract
     let metrics = caregap_transform::metrics::DID.map(|m| (m.chart, m.axis, m.title));
     Ok(html! {
         section id="utilization" {
-            h2 { "3. Utilization trends" }
+            h2 { "4. Utilization trends" }
             p { "Monthly rates over the measurement period for three groups of member-months. A gap in a line is a suppressed month (fewer than " (rule.threshold + 1) " events or member-months)." }
             @for (key, y, title) in metrics {
                 @let series: Vec<Series> = data.iter().map(|(_, label, color, rows)| Series {
@@ -684,7 +810,7 @@ fn cost_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> 
     };
     Ok(html! {
         section id="cost-effectiveness" {
-            h2 { "4. Cost-effectiveness" }
+            h2 { "5. Cost-effectiveness" }
             p { "Enrollees are compared with themselves in the 12 months before and the 12 months from their Health Home start, against eligible people never enrolled, each given a pseudo-start date (spec \u{00a7}5). The difference-in-differences (DiD) is the enrollees\u{2019} change minus the comparison group\u{2019}s; a negative DiD means the Health Home lowered the rate. Intervals are 95 % bootstrap percentile intervals (" (inp.bootstrap_draws) " draws over persons, seed " (inp.bootstrap_seed) ")." }
             p { "Enrollees: " strong { (fmt_shown(rule, if rule.hides(hh_n) { Shown::Suppressed } else { Shown::Value(hh_n) })) } "; comparison persons: " strong { (fmt_shown(rule, if rule.hides(cmp_n) { Shown::Suppressed } else { Shown::Value(cmp_n) })) } "." }
             @if small || did.iter().all(Option::is_none) {
@@ -800,7 +926,7 @@ fn eligibility_section(inp: &ReportInput, f: &Frames) -> Result<Markup, Contract
     };
     Ok(html! {
         section id="eligibility" {
-            h2 { "5. Eligibility" }
+            h2 { "6. Eligibility" }
             table.data {
                 thead { tr { th scope="col" { "Population" } th scope="col" { "People" } } }
                 tbody {
@@ -856,7 +982,7 @@ fn data_quality_section(inp: &ReportInput) -> Markup {
     t.suppress(rule);
     html! {
         section id="data-quality" {
-            h2 { "6. Data quality" }
+            h2 { "7. Data quality" }
             table.data {
                 thead { tr { th scope="col" { "Input table" } th scope="col" { "Rows read" } th scope="col" { "Rows rejected" } th scope="col" { "Rows of persons without eligibility" } } }
                 tbody {
@@ -895,7 +1021,7 @@ fn data_quality_section(inp: &ReportInput) -> Markup {
 fn methods_section(inp: &ReportInput) -> Markup {
     html! {
         section id="methods" {
-            h2 { "7. Methods" }
+            h2 { "8. Methods" }
             dl {
                 dt { "Measurement period" } dd { (inp.period_start) " to " (inp.period_end) "; eligibility as of " (inp.as_of) "; condition look-back from " (inp.lookback_start) }
                 dt { "Coverage" } dd { "payer types counted as Medicaid coverage: " (inp.coverage_types.join(", ")) }
@@ -1035,6 +1161,7 @@ pub fn render(inp: &ReportInput) -> Result<String, ReportError> {
     let f = Frames::new(inp)?;
     let sections = [
         headline_section(inp, &f)?,
+        core_set_section(inp, &f)?,
         care_gaps_section(inp, &f)?,
         utilization_section(inp, &f)?,
         cost_section(inp, &f)?,
@@ -1057,6 +1184,7 @@ pub fn render(inp: &ReportInput) -> Result<String, ReportError> {
                 nav aria-label="Contents" {
                     ol {
                         li { a href="#headline" { "Headline" } }
+                        li { a href="#core-set" { "Health Home Core Set" } }
                         li { a href="#care-gaps" { "Care gaps" } }
                         li { a href="#utilization" { "Utilization trends" } }
                         li { a href="#cost-effectiveness" { "Cost-effectiveness" } }
@@ -1112,6 +1240,7 @@ mod tests {
             utilization_monthly: um,
             cost_effectiveness: ce,
             eligibility: el,
+            core_set: Box::leak(Box::new(contract::CORE_SET.empty_frame())),
         }
     }
 

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod contract;
+pub mod core_set;
 pub mod error;
 pub mod html;
 pub mod parquet;

@@ -6,6 +6,7 @@
 //! | `partial.json` | `format_version` ([`FORMAT_VERSION`]) and the [`PartialFacts`] |
 //! | `conditions.parquet`, `eligibility.parquet`, `care_gaps.parquet`, `rejects.parquet` | the [`crate::PERSON_FRAMES`] |
 //! | `summary_counts.parquet` | measure, group_type, group_id, open, closed, excluded |
+//! | `core_set_counts.parquet` | the Core Set cells with a row in the bucket ([`caregap_transform::core_set`]) |
 //! | `utilization_*.parquet` | the utilization partial (`format/utilization.rs`: its one place) |
 //!
 //! Every file is written atomically. [`read`] checks the format version before anything else:
@@ -20,6 +21,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use caregap_report::{contract, write_atomic, write_output};
+use caregap_transform::core_set::{Cell, CoreKey, CoreSetCounts};
 use caregap_transform::summary::{Counts, SummaryCounts};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -32,7 +34,7 @@ use crate::partial::{Partial, PERSON_FRAMES};
 pub const PARTIAL_FACTS: &str = "partial.json";
 
 /// The on-disk format version this caregap writes and the only one it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// `partial.json` as written: the version first, then the facts.
 #[derive(Serialize)]
@@ -66,6 +68,11 @@ pub fn write(part: &Partial, dir: &Path) -> Result<(), ScaleoutError> {
     write_output(
         &contract::SUMMARY_COUNTS,
         &mut counts_frame(&part.counts)?,
+        dir,
+    )?;
+    write_output(
+        &contract::CORE_SET_COUNTS,
+        &mut core_set_frame(&part.core_set)?,
         dir,
     )?;
     for (name, mut df) in utilization::to_frames(&part.utilization)? {
@@ -109,10 +116,12 @@ pub fn read(dir: &Path) -> Result<Partial, ScaleoutError> {
         frames.insert(*name, read(name)?.df);
     }
     let counts = counts_from_frame(&read("summary_counts")?)?;
+    let core_set = core_set_from_frame(&read("core_set_counts")?)?;
     let utilization = utilization::from_frames(read, facts.utilization_quality.clone())?;
     Ok(Partial {
         frames,
         counts,
+        core_set,
         utilization,
         facts,
     })
@@ -216,6 +225,90 @@ fn counts_frame(c: &SummaryCounts) -> PolarsResult<DataFrame> {
     ])
 }
 
+fn core_set_frame(c: &CoreSetCounts) -> PolarsResult<DataFrame> {
+    let mut k: [Vec<&str>; 6] = Default::default();
+    let mut v: [Vec<i64>; 6] = Default::default();
+    for (key, cell) in c {
+        for (col, x) in k.iter_mut().zip([
+            &key.program,
+            &key.measure,
+            &key.rate,
+            &key.age_band,
+            &key.stratum_type,
+            &key.stratum,
+        ]) {
+            col.push(x.as_str());
+        }
+        for (col, x) in v.iter_mut().zip([
+            cell.numerator as i64,
+            cell.denominator as i64,
+            cell.excluded as i64,
+            cell.history_short as i64,
+            cell.events,
+            cell.months,
+        ]) {
+            col.push(x);
+        }
+    }
+    let [p, m, r, b, t, st] = k;
+    let [num, den, exc, hs, ev, mo] = v;
+    DataFrame::new_infer_height(vec![
+        Column::new("program".into(), p),
+        Column::new("measure".into(), m),
+        Column::new("rate".into(), r),
+        Column::new("age_band".into(), b),
+        Column::new("stratum_type".into(), t),
+        Column::new("stratum".into(), st),
+        Column::new("numerator".into(), num),
+        Column::new("denominator".into(), den),
+        Column::new("excluded".into(), exc),
+        Column::new("history_short".into(), hs),
+        Column::new("events".into(), ev),
+        Column::new("months".into(), mo),
+    ])
+}
+
+fn core_set_from_frame(df: &Frame) -> Result<CoreSetCounts, ScaleoutError> {
+    let k = [
+        df.strs("program")?,
+        df.strs("measure")?,
+        df.strs("rate")?,
+        df.strs("age_band")?,
+        df.strs("stratum_type")?,
+        df.strs("stratum")?,
+    ];
+    let v = [
+        df.ints("numerator")?,
+        df.ints("denominator")?,
+        df.ints("excluded")?,
+        df.ints("history_short")?,
+        df.ints("events")?,
+        df.ints("months")?,
+    ];
+    let mut out = CoreSetCounts::new();
+    for i in 0..df.height() {
+        out.insert(
+            CoreKey {
+                program: k[0][i].clone(),
+                measure: k[1][i].clone(),
+                rate: k[2][i].clone(),
+                age_band: k[3][i].clone(),
+                stratum_type: k[4][i].clone(),
+                stratum: k[5][i].clone(),
+            },
+            Cell {
+                numerator: v[0][i] as u64,
+                denominator: v[1][i] as u64,
+                excluded: v[2][i] as u64,
+                history_short: v[3][i] as u64,
+                events: v[4][i],
+                months: v[5][i],
+            },
+        );
+    }
+    Ok(out)
+}
+
 fn counts_from_frame(df: &Frame) -> Result<SummaryCounts, ScaleoutError> {
     let (m, t, g) = (
         df.strs("measure")?,
@@ -282,9 +375,29 @@ mod tests {
                 excluded: 3,
             },
         );
+        let mut core_set = CoreSetCounts::new();
+        core_set.insert(
+            CoreKey {
+                program: "cmhc".into(),
+                measure: "FUH-HH".into(),
+                rate: "7-day".into(),
+                age_band: "total".into(),
+                stratum_type: "none".into(),
+                stratum: "all".into(),
+            },
+            Cell {
+                numerator: 1,
+                denominator: 2,
+                excluded: 3,
+                history_short: 0,
+                events: 4,
+                months: 5,
+            },
+        );
         Partial {
             frames,
             counts,
+            core_set,
             utilization: UtilizationPartial::default(),
             facts: PartialFacts {
                 bucket: Some((0, 2)),
@@ -316,6 +429,7 @@ mod tests {
         assert_eq!(json["format_version"], FORMAT_VERSION);
         let back = Partial::read(d.path()).unwrap();
         assert_eq!(back.counts, p.counts);
+        assert_eq!(back.core_set, p.core_set);
         assert_eq!(back.facts.bucket, Some((0, 2)));
         assert_eq!(back.facts.settings, p.facts.settings);
         assert!(back.frames["care_gaps"].equals_missing(&p.frames["care_gaps"]));

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use caregap_transform::core_set::{self, CoreSetCounts};
 use caregap_transform::summary::SummaryCounts;
 use caregap_transform::utilization::UtilizationPartial;
 use polars::prelude::*;
@@ -37,6 +38,8 @@ pub struct Partial {
     pub frames: BTreeMap<&'static str, DataFrame>,
     /// Open, closed and excluded per measure × group.
     pub counts: SummaryCounts,
+    /// The Health Home Core Set counts per program × measure × rate × band × stratum.
+    pub core_set: CoreSetCounts,
     /// Utilization sums and the DiD persons.
     pub utilization: UtilizationPartial,
     /// Everything else the run learnt.
@@ -111,6 +114,7 @@ impl Partial {
             ..Default::default()
         };
         let mut counts = SummaryCounts::new();
+        let mut core = CoreSetCounts::new();
         let mut frames: BTreeMap<&'static str, Vec<LazyFrame>> = BTreeMap::new();
         let mut utilization = Vec::new();
         for p in parts {
@@ -149,6 +153,7 @@ impl Partial {
                 e.closed += c.closed;
                 e.excluded += c.excluded;
             }
+            core_set::merge(&mut core, &p.core_set);
             for (name, df) in p.frames {
                 frames.entry(name).or_default().push(df.lazy());
             }
@@ -163,6 +168,7 @@ impl Partial {
         Ok(Partial {
             frames: merged,
             counts,
+            core_set: core,
             utilization: UtilizationPartial::merge(utilization),
             facts,
         })
@@ -194,6 +200,7 @@ mod tests {
         Partial {
             frames,
             counts: SummaryCounts::new(),
+            core_set: CoreSetCounts::new(),
             utilization: UtilizationPartial::default(),
             facts: PartialFacts {
                 bucket: Some((i, n)),

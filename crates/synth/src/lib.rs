@@ -117,6 +117,9 @@ impl Default for SynthConfig {
     }
 }
 
+/// The ZIP → urban/rural file synth writes beside the tables (`caregap run --geography`).
+pub const GEOGRAPHY_FILE: &str = "zip_geography.csv";
+
 /// Errors of the generator.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -249,5 +252,12 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, SynthErro
     };
     summary.rows.insert("ground_truth".into(), gt.height());
     write_frame(&mut gt, &out.join("ground_truth.parquet"), Format::Parquet)?;
+    // The geography of the synthetic ZIP codes, for `caregap run --geography` (not a table).
+    let geo = out.join(GEOGRAPHY_FILE);
+    let mut text = String::from("zip_code,geography\n");
+    for (z, g) in person::ZIPS {
+        text.push_str(&format!("{z},{g}\n"));
+    }
+    fs::write(&geo, text).map_err(io(&geo))?;
     Ok(summary)
 }

@@ -434,6 +434,9 @@ pub(crate) fn plant(cx: &mut Ctx) {
     cx.rows.eligibility.push(EligibilityRow {
         person_id: cx.pid.clone(),
         gender: "female",
+        race: "white",
+        ethnicity: "not hispanic or latino",
+        zip_code: "63101",
         birth_date: birth,
         death_date: death,
         start: first,

@@ -28,6 +28,12 @@ pub struct EligibilityRow {
     pub person_id: String,
     /// `female` or `male`.
     pub gender: &'static str,
+    /// Race, in Tuva's vocabulary (`white`, `black or african american`, …, `unknown`).
+    pub race: &'static str,
+    /// `hispanic or latino` or `not hispanic or latino`.
+    pub ethnicity: &'static str,
+    /// A five-digit ZIP code of [`crate::person::ZIPS`].
+    pub zip_code: &'static str,
     /// Date of birth.
     pub birth_date: NaiveDate,
     /// Date of death, when the person dies within the generated years.
@@ -125,7 +131,8 @@ pub struct HealthHomeSpan {
     pub person_id: String,
     /// The Health Home enrolled in (`HH-CMHC-01` … `HH-PC-06`).
     pub health_home_id: String,
-    /// `cmhc` (community mental health center) or `pchh` (primary care Health Home).
+    /// `cmhc` (community mental health center), `pchh` (primary care) or `dd` (developmental
+    /// disabilities Health Home); its program is [`crate::person::program_of`].
     pub health_home_type: &'static str,
     /// First day of enrollment; the planted effect starts in its month.
     pub start: NaiveDate,
@@ -232,6 +239,16 @@ impl Rows {
                 "data_source".into(),
                 r.iter().map(|_| "caregap-synth").collect::<Vec<_>>(),
             ),
+            Column::new("race".into(), r.iter().map(|x| x.race).collect::<Vec<_>>()),
+            Column::new(
+                "ethnicity".into(),
+                r.iter().map(|x| x.ethnicity).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "zip_code".into(),
+                r.iter().map(|x| x.zip_code).collect::<Vec<_>>(),
+            ),
+            Column::new("state".into(), r.iter().map(|_| "MO").collect::<Vec<_>>()),
         ])
     }
 
@@ -385,6 +402,12 @@ impl Rows {
             Column::new(
                 "health_home_type".into(),
                 r.iter().map(|x| x.health_home_type).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "program_id".into(),
+                r.iter()
+                    .map(|x| crate::person::program_of(x.health_home_type))
+                    .collect::<Vec<_>>(),
             ),
             date_col(
                 "enrollment_start_date",

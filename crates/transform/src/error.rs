@@ -69,6 +69,18 @@ pub enum TransformError {
         /// A few of the export's value-set names.
         examples: String,
     },
+    /// The geography file (`--geography`) has a bad row.
+    #[error("geography file {file}, line {line}, column `{column}`: {message}")]
+    Geography {
+        /// The file.
+        file: String,
+        /// The line (1 = the header; 0 = the file itself).
+        line: usize,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Parameters that cannot work together (e.g. a period that ends before it starts).
     #[error("invalid parameters: {0}")]
     Params(String),

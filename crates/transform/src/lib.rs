@@ -30,12 +30,14 @@
 
 pub mod claims;
 pub mod conditions;
+pub mod core_set;
 pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod measures;
 pub mod metrics;
 pub mod params;
+pub mod strata;
 pub mod summary;
 pub mod utilization;
 pub mod value_sets;

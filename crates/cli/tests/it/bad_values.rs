@@ -216,7 +216,7 @@ const ROWS: &[Row] = &[
     row(RX, "R2,1,P3,2025-01-01,00000000001,1000000000,5", Some(("quantity", ABSURD))),
     row(RX, "R3,1,P3,2025-01-01,00000000001,30,-inf", Some(("paid_amount", NOT_FINITE))),
     // health_home_type is a closed list; gender is not checked (nothing reads it).
-    row(HH, "P3,HH1,primary,2025-01-01", Some(("health_home_type", "health_home_type: not one of cmhc, pchh"))),
+    row(HH, "P3,HH1,primary,2025-01-01", Some(("health_home_type", "health_home_type: not one of cmhc, pchh, dd"))),
     row(HH, "P4,HH1, CMHC ,2025-01-01", None),
     row(EL, " P7 ,M,1970-01-01,2024-01-01,2025-12-31,MO HealthNet,medicaid", None),
 ];

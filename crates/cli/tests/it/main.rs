@@ -37,6 +37,7 @@ mod bad_values;
 mod behaviour;
 mod cli;
 mod common;
+mod core_set;
 mod data_loss;
 mod hostile;
 mod import;

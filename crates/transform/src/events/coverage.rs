@@ -54,18 +54,21 @@ pub fn load_health_homes(b: &Build, people: &mut [PersonEvents]) -> PolarsResult
         )
         .collect()?;
     let r = Rows { df: &hh };
-    for (((i, id), s), e) in r
+    for (((((i, id), s), e), kind), program) in r
         .idx("pidx")?
         .into_iter()
         .zip(r.str("health_home_id")?)
         .zip(r.date("enrollment_start_date")?)
         .zip(r.date("enrollment_end_date")?)
+        .zip(r.str("health_home_type")?)
+        .zip(r.str("program_id")?)
     {
         if let (Some(id), Some(s)) = (id, s) {
             people[i as usize].health_homes.push(HealthHomeSpan {
                 id,
                 start: s,
                 end: e,
+                program: HealthHomeSpan::program_of(program, kind),
             });
         }
     }

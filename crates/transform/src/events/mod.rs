@@ -82,6 +82,19 @@ pub struct HealthHomeSpan {
     pub start: i32,
     /// The enrollment end; none while enrolled.
     pub end: Option<i32>,
+    /// The Health Home program (State Plan Amendment) the span counts in for the Core Set:
+    /// `program_id`, else `health_home_type`, else `unspecified` ([`Self::program_of`]).
+    pub program: String,
+}
+
+impl HealthHomeSpan {
+    /// The program of a span with `program_id` and `health_home_type`.
+    pub fn program_of(program_id: Option<String>, health_home_type: Option<String>) -> String {
+        program_id
+            .filter(|p| !p.is_empty())
+            .or(health_home_type.filter(|t| !t.is_empty()))
+            .unwrap_or_else(|| "unspecified".into())
+    }
 }
 
 /// Everything the measures need about one person: the rows of every event table that are
@@ -124,6 +137,8 @@ pub struct PersonEvents {
     pub outreach: bool,
     /// Paid amounts by calendar month (`month_index`), sorted by month.
     pub paid: Vec<MonthPaid>,
+    /// The Core Set strata ([`crate::strata`]; set by [`crate::strata::load`]).
+    pub strata: crate::strata::Strata,
 }
 
 impl PersonEvents {
@@ -184,11 +199,30 @@ impl PersonEvents {
     /// §4 attribution: the Health Home whose span covers `day`, latest start first, then the
     /// smallest id.
     pub fn health_home_on(&self, day: i32) -> Option<String> {
+        self.span_on(day).map(|h| h.id.clone())
+    }
+
+    /// The Health Home span attributed on `day` (§4, as [`Self::health_home_on`]).
+    pub fn span_on(&self, day: i32) -> Option<&HealthHomeSpan> {
         self.health_homes
             .iter()
             .filter(|h| h.start <= day && h.end.is_none_or(|e| e >= day))
             .max_by(|a, b| a.start.cmp(&b.start).then_with(|| b.id.cmp(&a.id)))
-            .map(|h| h.id.clone())
+    }
+
+    /// The program of Health Home `id` on `day`: the program of the span of that home
+    /// attributed on `day`, else of its latest-starting span (a rate measure's months name the
+    /// home, not the day).
+    pub fn program_of_home(&self, id: &str, day: i32) -> Option<&str> {
+        match self.span_on(day) {
+            Some(s) if s.id == id => Some(s.program.as_str()),
+            _ => self
+                .health_homes
+                .iter()
+                .filter(|h| h.id == id)
+                .max_by_key(|h| h.start)
+                .map(|h| h.program.as_str()),
+        }
     }
 
     /// The dispensings of medication set `set` (declared in some measure's `Uses`).
@@ -468,16 +502,19 @@ mod tests {
             health_homes: vec![
                 HealthHomeSpan {
                     id: "HH-B".into(),
+                    program: "cmhc".into(),
                     start: 0,
                     end: None,
                 },
                 HealthHomeSpan {
                     id: "HH-C".into(),
+                    program: "cmhc".into(),
                     start: 5,
                     end: Some(50),
                 },
                 HealthHomeSpan {
                     id: "HH-A".into(),
+                    program: "cmhc".into(),
                     start: 5,
                     end: None,
                 },
