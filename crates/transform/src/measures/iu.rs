@@ -126,13 +126,28 @@ mod tests {
     fn a_discharge_counts_with_its_days_and_category() {
         let mut pe = adult();
         pe.stays = vec![stay(day(1970, 3, 1), day(1970, 3, 5), 0)];
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "18-64"), (1, 12));
-        assert_eq!(get(&[pe.clone()], INPATIENT_DAYS, "18-64"), (4, 12));
-        assert_eq!(get(&[pe.clone()], MB_DISCHARGES, "18-64"), (0, 12));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "18-64"),
+            (1, 12)
+        );
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DAYS, "18-64"),
+            (4, 12)
+        );
+        assert_eq!(
+            get(std::slice::from_ref(&pe), MB_DISCHARGES, "18-64"),
+            (0, 12)
+        );
         // Same-day stay: 1 day; principal F code: mental/behavioral too.
         pe.stays = vec![stay(day(1970, 3, 1), day(1970, 3, 1), mb())];
-        assert_eq!(get(&[pe.clone()], INPATIENT_DAYS, "18-64"), (1, 12));
-        assert_eq!(get(&[pe.clone()], MB_DISCHARGES, "18-64"), (1, 12));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DAYS, "18-64"),
+            (1, 12)
+        );
+        assert_eq!(
+            get(std::slice::from_ref(&pe), MB_DISCHARGES, "18-64"),
+            (1, 12)
+        );
         assert_eq!(get(&[pe], MB_DAYS, "18-64"), (1, 12));
     }
 
@@ -141,12 +156,21 @@ mod tests {
         let mut pe = adult();
         // Admitted before the MP, discharged on its first day: counts with all its days.
         pe.stays = vec![stay(day(1969, 12, 28), day(1970, 1, 1), 0)];
-        assert_eq!(get(&[pe.clone()], INPATIENT_DAYS, "18-64"), (4, 12));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DAYS, "18-64"),
+            (4, 12)
+        );
         // Discharged on the MP's last day counts; the day after does not.
         pe.stays = vec![stay(day(1970, 12, 29), day(1970, 12, 31), 0)];
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "18-64"), (1, 12));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "18-64"),
+            (1, 12)
+        );
         pe.stays = vec![stay(day(1970, 12, 29), day(1971, 1, 1), 0)];
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "18-64"), (0, 12));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "18-64"),
+            (0, 12)
+        );
         // Discharged the day before the MP: not counted.
         pe.stays = vec![stay(day(1969, 12, 28), day(1969, 12, 31), 0)];
         assert_eq!(get(&[pe], INPATIENT_DISCHARGES, "18-64"), (0, 12));
@@ -157,7 +181,10 @@ mod tests {
         let mut pe = adult();
         pe.coverage = vec![(day(1970, 1, 1), day(1970, 6, 30))];
         pe.stays = vec![stay(day(1970, 7, 30), day(1970, 8, 4), 0)];
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "18-64"), (0, 6));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "18-64"),
+            (0, 6)
+        );
         // Covered on the discharge month's first day only: the month is a member-month.
         pe.coverage = vec![(day(1970, 1, 1), day(1970, 8, 1))];
         assert_eq!(get(&[pe], INPATIENT_DISCHARGES, "18-64"), (1, 8));
@@ -170,19 +197,40 @@ mod tests {
         // 07-12 (before the birthday) is July's, so 65+.
         pe.birth = day(1905, 7, 15);
         pe.stays = vec![stay(day(1970, 7, 10), day(1970, 7, 12), 0)];
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "18-64"), (0, 6));
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "65+"), (1, 6));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "18-64"),
+            (0, 6)
+        );
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "65+"),
+            (1, 6)
+        );
         // Turns 65 on 07-31 (the month's last day): July is 65+; on 08-01: July is 18-64.
         pe.birth = day(1905, 7, 31);
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "65+"), (1, 6));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "65+"),
+            (1, 6)
+        );
         pe.birth = day(1905, 8, 1);
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "18-64"), (1, 7));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "18-64"),
+            (1, 7)
+        );
         // Child: 0-17; 17 turning 18 on a month's first day bands that month 18-64.
         pe.birth = day(1960, 1, 1);
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "0-17"), (1, 12));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "0-17"),
+            (1, 12)
+        );
         pe.birth = day(1952, 7, 1);
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "0-17"), (0, 6));
-        assert_eq!(get(&[pe.clone()], INPATIENT_DISCHARGES, "18-64"), (1, 6));
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "0-17"),
+            (0, 6)
+        );
+        assert_eq!(
+            get(std::slice::from_ref(&pe), INPATIENT_DISCHARGES, "18-64"),
+            (1, 6)
+        );
         // Born after the month's end: unknown.
         pe.birth = day(1970, 7, 1);
         assert_eq!(get(&[pe], INPATIENT_DISCHARGES, "unknown"), (0, 6));

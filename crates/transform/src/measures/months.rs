@@ -90,11 +90,14 @@ pub fn month_of(months: &[Month], day: i32) -> Option<&Month> {
     months.iter().find(|m| m.start <= day && day <= m.end)
 }
 
+/// A tally's key: rate, age, Health Home.
+type TallyKey = (&'static str, Option<i32>, Option<String>);
+
 /// One person's events and enrollee months of one measure, by rate × age × Health Home.
 #[derive(Debug)]
 pub struct Tally {
     measure: &'static str,
-    counts: BTreeMap<(&'static str, Option<i32>, Option<String>), (i64, i64)>,
+    counts: BTreeMap<TallyKey, (i64, i64)>,
 }
 
 impl Tally {
