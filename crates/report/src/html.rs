@@ -435,7 +435,7 @@ fn care_gaps_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractEr
         section id="care-gaps" {
             h2 { "3. Care gaps" }
             p { "For each measure: the eligible population, exclusions, denominator (open + closed) and numerator (closed; open for the inverse measures HbA1c poor control and readmissions), with the rate and its 95 % Wilson interval. Health Home enrollees are rows attributed to a Health Home on the index date; \u{201c}eligible, not enrolled\u{201d} are rows of people on the outreach list." }
-            @for (measure, name) in caregap_transform::measures::all().map(|m| (m.id, m.name)) {
+            @for (measure, name) in caregap_transform::measures::all().filter(|m| m.kind != caregap_transform::measures::Kind::Rate).map(|m| (m.id, m.name)) {
                 h3 id={ "measure-" (measure) } { (name) " " span.code { "(" (measure) ")" } }
                 table.data {
                     thead { tr { th scope="col" { "Group" } th scope="col" { "Eligible" } th scope="col" { "Excluded" } th scope="col" { "Denominator" } th scope="col" { "Numerator" } th scope="col" { "Rate" } th scope="col" { "95 % interval" } } }

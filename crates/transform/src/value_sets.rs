@@ -64,6 +64,8 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "tobacco_status",
     "antipsychotic",
     "diabetes_medication",
+    "mental_behavioral",
+    "institutional_facility",
 );
 
 /// Canonical code-system names (§2).

@@ -9,6 +9,7 @@
 //! | `date` | the service date (§1: claim_line_start_date, else claim_start_date) |
 //! | `acute` | an acute inpatient stay line (bill type 11x, §1) |
 //! | `nonacute` | an institutional line of bill type 21x, 22x, 18x, 28x or 86x |
+//! | `facility`, `facility_freq` | an institutional line with a bill type in `institutional_facility` (AIF), and its bill type's 3rd (frequency) digit |
 //! | `ed` | a code (HCPCS, revenue, POS, bill type) in `ed_visit` |
 //! | `outpatient` | an outpatient-setting line with a code in `outpatient_visit` |
 //! | `mh_visit` | a mental-health visit line (§1) |
@@ -39,6 +40,7 @@ pub const VALUE_SETS: &[&str] = &[
     "mh_visit",
     "mh_telehealth",
     "hospice",
+    "institutional_facility",
 ];
 
 fn dx_system_match(vs: &ValueSets, set: &str, code_col: &str) -> Expr {
@@ -103,7 +105,16 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
         vs.matches("outpatient_visit", "hcpcs", col("hcpcs_code"))
             .or(vs.matches("outpatient_visit", "revenue", col("revenue_center_code"))),
     );
+    let facility = inst
+        .clone()
+        .and(vs.matches("institutional_facility", "bill_type", col("bill_type_code")))
+        .fill_null(lit(false));
     let mut cols = vec![
+        facility.clone().alias("facility"),
+        when(facility)
+            .then(col("bill_type_code").str().slice(lit(2), lit(1)))
+            .otherwise(lit(NULL).cast(DataType::String))
+            .alias("facility_freq"),
         service_date().alias("date"),
         is_acute_stay_line().alias("acute"),
         inst.clone()
@@ -168,6 +179,8 @@ pub fn narrow(lines: LazyFrame, needs: &Needs) -> LazyFrame {
         col("hcpcs_code"),
         col("acute"),
         col("nonacute"),
+        col("facility"),
+        col("facility_freq"),
         col("ed"),
         col("outpatient"),
         col("hospice"),

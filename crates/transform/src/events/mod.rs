@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | classified claim lines | [`lines`] | medical claim line, with the §1 classes and tags |
 //! | `acute_stay`, `nonacute_stay` | [`stays`] | merged acute stay; nonacute stay line |
+//! | `facility_claim` | [`facility`] | institutional facility claim (nursing facility, swing bed, ICF; `aif`) |
 //! | `ed_visit` | [`ed`] | person and ED service date |
 //! | `visit` | [`visits`] | outpatient / mental-health / declared-service line |
 //! | `bp_reading` | [`bp`] | BP observation or CPT II line in the period |
@@ -27,6 +28,7 @@ pub mod coverage;
 pub mod diagnoses;
 pub mod dispensing;
 pub mod ed;
+pub mod facility;
 pub mod labs;
 pub mod lines;
 pub mod needs;
@@ -43,6 +45,7 @@ use crate::value_sets::ValueSets;
 pub use bp::BpReading;
 pub use dispensing::Dispensing;
 pub use ed::EdVisit;
+pub use facility::FacilityClaim;
 pub use labs::Hba1c;
 pub use needs::{Needs, Since, Uses};
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
@@ -115,6 +118,8 @@ pub struct PersonEvents {
     pub stays: Vec<Stay>,
     /// Nonacute stays, by date ([`stays`]).
     pub nonacute: Vec<Dated>,
+    /// Institutional facility claims, by (start, end, claim_id) ([`facility`]).
+    pub facility: Vec<FacilityClaim>,
     /// ED visits, by date ([`ed`]).
     pub ed_visits: Vec<EdVisit>,
     /// Outpatient, mental-health and declared-service visits, by date ([`visits`]).
@@ -394,6 +399,7 @@ pub fn build_person_events(
     coverage::load_health_homes(&b, &mut people)?;
     stays::load_acute(&b, &mut people)?;
     stays::load_nonacute(&b, &mut people)?;
+    facility::load(&b, &mut people)?;
     ed::load(&b, &mut people)?;
     visits::load(&b, &mut people)?;
     diagnoses::load_period_flags(&b, &mut people)?;

@@ -171,7 +171,9 @@ mod tests {
                 "cbp",
                 "hba1c_poor",
                 "ssd",
-                "pcr_30"
+                "pcr_30",
+                "iu",
+                "aif"
             ]
         );
         let inverse: Vec<&str> = e
@@ -184,6 +186,12 @@ mod tests {
         let fua = e.iter().find(|x| x.id == "fua_7").unwrap();
         assert_eq!(fua.age_bands, ["13-17", "18-64", "65+"]);
         assert!(fua.value_sets.contains(&"fua_service"));
+        let iu = e.iter().find(|x| x.id == "iu").unwrap();
+        assert_eq!(iu.kind, "rate");
+        assert_eq!(iu.age_bands, ["0-17", "18-64", "65+"]);
+        assert!(iu.value_sets.contains(&"mental_behavioral"));
+        let aif = e.iter().find(|x| x.id == "aif").unwrap();
+        assert_eq!(aif.age_bands, ["18-64", "65-74", "75-84", "85+"]);
         let v: serde_json::Value = serde_json::from_str(&json()).unwrap();
         assert_eq!(v[0]["id"], "fuh_7");
         assert_eq!(v[0]["kind"], "episode");

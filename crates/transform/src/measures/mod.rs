@@ -15,12 +15,17 @@
 //! `excluded` = in the eligible population but excluded. For the inverse measures
 //! (`hba1c_poor`, `pcr_30`) `open` is the HEDIS numerator.
 
+pub mod aif;
 pub mod cbp;
 pub mod fuh;
 pub mod fum_fua;
 pub mod hba1c;
+pub mod iu;
 pub mod listing;
+pub mod months;
 pub mod pcr;
+#[cfg(test)]
+mod rate_stories;
 pub mod ssd;
 pub mod tcm;
 #[cfg(test)]
@@ -221,6 +226,8 @@ pub static REGISTRY: &[&Family] = &[
     &hba1c::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
+    &iu::FAMILY,
+    &aif::FAMILY,
 ];
 
 /// Every measure, in report order.
