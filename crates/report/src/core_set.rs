@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use caregap_transform::core_set::{bands_of, CORE_SET_2026, PER_1000_MONTHS};
+use caregap_transform::core_set::{
+    bands_of, CORE_SET_2026, DAYS_PER_DISCHARGE, DERIVED, PER_1000_MONTHS,
+};
 use caregap_transform::measures;
 use polars::prelude::*;
 
@@ -179,10 +181,12 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
         ints(&none, "history_short")?,
     );
     let unit = strs(&none, "unit")?;
-    // The registry's order of each measure's rates.
-    let rate_order: Vec<(&str, &str)> = measures::all()
+    // The registry's order of each measure's rates (the first rate of a rate measure, then
+    // the others by name), with the derived rows last.
+    let mut rate_order: Vec<(&str, &str)> = measures::all()
         .filter_map(|m| m.core_set.map(|c| (c.code, c.rate)))
         .collect();
+    rate_order.extend(DERIVED.iter().map(|d| (d.0, d.1)));
     let rate_pos = |m: &str, r: &str| {
         rate_order
             .iter()
@@ -216,13 +220,14 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
     let mut checks_out: Vec<String> = Vec::new();
     for i in order {
         let per_months = unit[i] == PER_1000_MONTHS;
+        let ratio = unit[i] == DAYS_PER_DISCHARGE;
         let (n, d) = if per_months {
             (ev[i], mo[i])
         } else {
             (num[i], den[i])
         };
         let mut checks = Vec::new();
-        if !per_months && n.unwrap_or(0) > d.unwrap_or(0) {
+        if !per_months && !ratio && n.unwrap_or(0) > d.unwrap_or(0) {
             checks.push("numerator > denominator");
         }
         if rate[i] == "30-day" && seven.get(&key(i)).is_some_and(|s| n.unwrap_or(0) < *s) {
@@ -232,6 +237,8 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
             (Some(n), Some(d)) if d > 0 => {
                 let v = if per_months {
                     n as f64 * 1000.0 / d as f64
+                } else if ratio {
+                    n as f64 / d as f64
                 } else {
                     n as f64 * 100.0 / d as f64
                 };
@@ -256,8 +263,8 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
         n_out.push(n);
         d_out.push(d);
         r_out.push(value);
-        e_out.push(if per_months { None } else { exc[i] });
-        h_out.push(if per_months { None } else { hs[i] });
+        e_out.push(if per_months || ratio { None } else { exc[i] });
+        h_out.push(if per_months || ratio { None } else { hs[i] });
         checks_out.push(checks.join(";"));
     }
     let [p, m, name, r, b, u] = c;

@@ -498,6 +498,7 @@ struct CoreRow {
     den: i64,
     value: Option<f64>,
     per_months: bool,
+    ratio: bool,
     hide_count: bool,
     hide_rate: bool,
     history_short: i64,
@@ -533,6 +534,7 @@ fn core_rows(f: &OutputFrame) -> Result<Vec<CoreRow>, ContractError> {
                 den: if per_months { mo[i] } else { den[i] },
                 value: value[i],
                 per_months,
+                ratio: unit[i] == caregap_transform::core_set::DAYS_PER_DISCHARGE,
                 hide_count: hc[i],
                 hide_rate: hr[i],
                 history_short: hs[i],
@@ -551,7 +553,7 @@ fn core_value(r: &CoreRow) -> Markup {
     html! {
         @match (r.hide_rate, r.value) {
             (true, _) | (_, None) => td.num { "\u{2014}" },
-            (false, Some(v)) if r.per_months => td.num { (format!("{v:.1}")) },
+            (false, Some(v)) if r.per_months || r.ratio => td.num { (format!("{v:.1}")) },
             (false, Some(v)) => td.num { (pct(v)) },
         }
     }

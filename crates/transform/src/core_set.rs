@@ -350,6 +350,26 @@ pub fn complete(counts: &CoreSetCounts) -> CoreSetCounts {
     out
 }
 
+/// Rows derived from two rates of a rate measure: (code, rate, numerator rate, denominator
+/// rate) — IU-HH's average length of stay, days ÷ discharges (QMR's "Average Length of Stay").
+pub const DERIVED: &[(&str, &str, &str, &str)] = &[
+    (
+        "IU-HH",
+        "Inpatient: Average Length of Stay",
+        measures::iu::INPATIENT_DAYS,
+        measures::iu::INPATIENT_DISCHARGES,
+    ),
+    (
+        "IU-HH",
+        "Mental and Behavioral Disorders: Average Length of Stay",
+        measures::iu::MB_DAYS,
+        measures::iu::MB_DISCHARGES,
+    ),
+];
+
+/// Days per discharge (a [`DERIVED`] row).
+pub const DAYS_PER_DISCHARGE: &str = "days per discharge";
+
 /// Per 1,000 enrollee months.
 pub const PER_1000_MONTHS: &str = "per 1,000 enrollee months";
 /// A proportion of the denominator.
@@ -376,6 +396,34 @@ pub fn core_set_frame(counts: &CoreSetCounts) -> PolarsResult<DataFrame> {
         Vec::with_capacity(n),
     );
     let (mut value, mut unit, mut low) = (vec![], vec![], vec![]);
+    // Derived rows (ALOS): numerator = the days' events, denominator = the discharges'.
+    let mut derived: CoreSetCounts = BTreeMap::new();
+    for (code, rate, num_rate, den_rate) in DERIVED {
+        for (k, c) in all
+            .iter()
+            .filter(|(k, _)| k.measure == *code && k.rate == *num_rate)
+        {
+            let den = all
+                .get(&CoreKey {
+                    rate: den_rate.to_string(),
+                    ..k.clone()
+                })
+                .map_or(0, |d| d.events);
+            derived.insert(
+                CoreKey {
+                    rate: rate.to_string(),
+                    ..k.clone()
+                },
+                Cell {
+                    numerator: c.events.max(0) as u64,
+                    denominator: den.max(0) as u64,
+                    ..Cell::default()
+                },
+            );
+        }
+    }
+    let is_derived = |k: &CoreKey| DERIVED.iter().any(|d| d.0 == k.measure && d.1 == k.rate);
+    let all: CoreSetCounts = all.into_iter().chain(derived).collect();
     for (k, c) in &all {
         for (v, x) in s.iter_mut().zip([
             &k.program,
@@ -387,7 +435,16 @@ pub fn core_set_frame(counts: &CoreSetCounts) -> PolarsResult<DataFrame> {
         ]) {
             v.push(x.as_str());
         }
-        if is_rate_measure(&k.measure) {
+        if is_derived(k) {
+            num.push(Some(c.numerator as i64));
+            den.push(Some(c.denominator as i64));
+            exc.push(None);
+            hs.push(None);
+            ev.push(None);
+            mo.push(None);
+            value.push((c.denominator > 0).then(|| c.numerator as f64 / c.denominator as f64));
+            unit.push(DAYS_PER_DISCHARGE);
+        } else if is_rate_measure(&k.measure) {
             num.push(None);
             den.push(None);
             exc.push(None);

@@ -24,8 +24,6 @@ pub mod iu;
 pub mod listing;
 pub mod months;
 pub mod pcr;
-#[cfg(test)]
-mod rate_stories;
 pub mod ssd;
 pub mod tcm;
 #[cfg(test)]
