@@ -193,8 +193,8 @@ pub fn screens_table(b: &Build) -> PolarsResult<LazyFrame> {
 pub fn diagnoses_table(b: &Build) -> LazyFrame {
     let dxc = diagnosis_columns_in_use(b.input);
     let bip = any_dx_in(b.vs, "bipolar_disorder", &dxc);
-    let dep = any_dx_in(b.vs, "depression", &dxc)
-        .and(col("service_date").gt_eq(b.lookback.clone()));
+    let dep =
+        any_dx_in(b.vs, "depression", &dxc).and(col("service_date").gt_eq(b.lookback.clone()));
     let first = |flag: &str| {
         col("service_date")
             .filter(col(flag))

@@ -98,7 +98,11 @@ pub fn numerator(pe: &PersonEvents) -> Option<(i32, Vec<String>)> {
         else {
             continue;
         };
-        let on_s: Vec<_> = pe.depression_screens.iter().filter(|x| x.date == s).collect();
+        let on_s: Vec<_> = pe
+            .depression_screens
+            .iter()
+            .filter(|x| x.date == s)
+            .collect();
         let positive = on_s.iter().any(|x| x.positive);
         let mut evidence: Vec<String> = pe
             .depression_lines
@@ -237,7 +241,11 @@ mod tests {
         let pe = with(vec![enc()], vec![screen(E - 5, false), screen(E - 2, true)]);
         assert_eq!(numerator(&pe), None, "the later positive decides");
         let pe = with(vec![enc()], vec![screen(E - 5, true), screen(E - 2, false)]);
-        assert_eq!(numerator(&pe).map(|x| x.0), Some(E), "the later negative decides");
+        assert_eq!(
+            numerator(&pe).map(|x| x.0),
+            Some(E),
+            "the later negative decides"
+        );
     }
 
     #[test]
@@ -258,7 +266,11 @@ mod tests {
         let mut pe = with(vec![line(E, "99213")], vec![]);
         assert_eq!(status(&pe), Some((Status::Open, None)));
         pe.bipolar_first = Some(E);
-        assert_eq!(status(&pe), Some((Status::Open, None)), "bipolar on E is not before");
+        assert_eq!(
+            status(&pe),
+            Some((Status::Open, None)),
+            "bipolar on E is not before"
+        );
         pe.bipolar_first = Some(E - 1);
         pe.depression_first = Some(E - 1);
         assert_eq!(
@@ -267,11 +279,17 @@ mod tests {
             "bipolar before depression"
         );
         pe.bipolar_first = None;
-        assert_eq!(status(&pe), Some((Status::Excluded, Some(reason::DEPRESSION))));
+        assert_eq!(
+            status(&pe),
+            Some((Status::Excluded, Some(reason::DEPRESSION)))
+        );
         pe.depression_first = Some(E);
         assert_eq!(status(&pe), Some((Status::Open, None)), "depression on E");
         pe.depression_lines.push(line(E, "G9717"));
-        assert_eq!(status(&pe), Some((Status::Excluded, Some(reason::DEPRESSION))));
+        assert_eq!(
+            status(&pe),
+            Some((Status::Excluded, Some(reason::DEPRESSION)))
+        );
         pe.depression_first = None;
         pe.depression_lines = vec![line(E, "99213"), line(E, "G8433")];
         assert_eq!(
@@ -279,7 +297,11 @@ mod tests {
             Some((Status::Excluded, Some(reason::SCREENING_EXCEPTION)))
         );
         pe.depression_lines = vec![line(E, "99213"), line(E - 3, "G8433")];
-        assert_eq!(status(&pe), Some((Status::Open, None)), "G8433 not on an encounter date");
+        assert_eq!(
+            status(&pe),
+            Some((Status::Open, None)),
+            "G8433 not on an encounter date"
+        );
         pe.depression_lines = vec![line(E, "99213"), line(E, "G8433"), line(E + 50, "99213")];
         pe.depression_screens = vec![screen(E + 50, false)];
         assert_eq!(

@@ -184,9 +184,17 @@ mod tests {
         let mut pe = diabetic();
         pe.hba1c = vec![a1c(60, Some(7.0))];
         pe.gmi = vec![gmi(273, Some(9.5))];
-        assert_eq!(statuses(&pe), (Status::Open, Status::Open), "GMI 9.5 is later");
+        assert_eq!(
+            statuses(&pe),
+            (Status::Open, Status::Open),
+            "GMI 9.5 is later"
+        );
         pe.gmi = vec![gmi(59, Some(9.5))];
-        assert_eq!(deciding_result(&pe).map(|x| x.0), Some(60), "HbA1c is later");
+        assert_eq!(
+            deciding_result(&pe).map(|x| x.0),
+            Some(60),
+            "HbA1c is later"
+        );
         pe.gmi = vec![gmi(300, None)];
         assert_eq!(
             deciding_result(&pe).map(|x| x.0),
