@@ -87,6 +87,26 @@ pub const PLAUSIBLE: &[Plausible] = &[
         hi: 25.0,
         unit: "%",
     },
+    // GSD (docs/measures/gsd.md §4): a GMI is read by the same §8 rule and judged the same way,
+    // in both tables the measure reads it from.
+    Plausible {
+        table: crate::schema::LAB_RESULT,
+        what: "GMI",
+        codes: &["97506-0"],
+        reading: Reading::Hba1c,
+        lo: 2.0,
+        hi: 25.0,
+        unit: "%",
+    },
+    Plausible {
+        table: crate::schema::OBSERVATION,
+        what: "GMI",
+        codes: &["97506-0"],
+        reading: Reading::Hba1c,
+        lo: 2.0,
+        hi: 25.0,
+        unit: "%",
+    },
 ];
 
 impl Plausible {

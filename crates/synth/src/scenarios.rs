@@ -19,7 +19,7 @@ use crate::person::{program_rules, ymd, Cond, Ctx};
 use crate::tables::{Clinical, EligibilityRow, Truth};
 
 /// Every scenario, by name. The generator cycles through them at random.
-pub const SCENARIOS: [&str; 27] = [
+pub const SCENARIOS: [&str; 35] = [
     "fuh_day7",
     "fuh_day8",
     "fuh_visit_on_discharge_day",
@@ -47,6 +47,14 @@ pub const SCENARIOS: [&str; 27] = [
     "ssd_diabetes_excluded",
     "pcr_readmission",
     "tcm_closed",
+    "gsd_gmi_and_hba1c_same_day",
+    "gsd_gmi_latest_poor",
+    "gsd_palliative_care",
+    "cdf_negative_screen",
+    "cdf_positive_with_plan",
+    "cdf_positive_no_plan",
+    "cdf_screen_15_days_before",
+    "cdf_bipolar_excluded",
 ];
 
 const OPEN: &str = "open";
@@ -96,6 +104,18 @@ impl Plan<'_, '_> {
         }
         self.expect("tcm_7", d, tcm, "", "TCM");
         self.expect("pcr_30", d, pcr, "", "PCR");
+    }
+    /// The `cdf` row (one per person, index = MP end): every scenario with a qualifying
+    /// encounter (an office visit 99213/99214, psychotherapy 90834 …) in the MP has one.
+    fn cdf(&mut self, status: &'static str, reason: &str, what: &str) {
+        let end = self.d(0, 12, 31);
+        self.expect("cdf", end, status, reason, what);
+    }
+    /// The two GSD rows (index = MP end) of a person in the diabetes population.
+    fn gsd(&mut self, lt8: &'static str, gt9: &'static str, reason: &str, what: &str) {
+        let end = self.d(0, 12, 31);
+        self.expect("gsd_lt8", end, lt8, reason, what);
+        self.expect("gsd_gt9", end, gt9, reason, what);
     }
     fn lab(&mut self, d: NaiveDate, code: &'static str, result: &str) {
         let id = format!("{}-L{:04}", self.cx.pid, self.cx.rows.lab.len() + 1);
@@ -147,6 +167,11 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 _ => (OPEN, OPEN, OPEN),
             };
             plan.stay_rows(d, Some((f7, f30)), tcm, CLOSED);
+            plan.cdf(
+                EXCLUDED,
+                "depression",
+                "F32.9 on the stay before the 90834 visit",
+            );
             plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_direct_transfer" => {
@@ -155,6 +180,11 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.cx
                 .office_visit(day(3), "90834", "53", [Some(mh), None, None]);
             plan.stay_rows(d, Some((CLOSED, CLOSED)), CLOSED, CLOSED);
+            plan.cdf(
+                EXCLUDED,
+                "depression",
+                "F32.9 on the stay before the 90834 visit",
+            );
             plan.expect(
                 "pcr_30",
                 day(-3),
@@ -174,6 +204,11 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.expect("tcm_7", d, OPEN, "", "no visit within 7 days");
             plan.expect("pcr_30", d, OPEN, "", "readmitted on D+10");
             plan.stay_rows(day(12), Some((CLOSED, CLOSED)), CLOSED, CLOSED);
+            plan.cdf(
+                EXCLUDED,
+                "depression",
+                "F32.9 on the stays before the 90834 visit",
+            );
             plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_non_mh_readmission_excludes" => {
@@ -187,6 +222,11 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.expect("tcm_7", d, CLOSED, "", "visit on D+2");
             plan.expect("pcr_30", d, OPEN, "", "readmitted on D+10");
             plan.stay_rows(day(11), None, OPEN, CLOSED);
+            plan.cdf(
+                EXCLUDED,
+                "depression",
+                "F32.9 on the stay before the 90834 visit",
+            );
             plan.conditions = vec![Cond::MentalIllness];
         }
         "fuh_death_during_stay" => {
@@ -225,6 +265,11 @@ pub(crate) fn plant(cx: &mut Ctx) {
             for m in ["fuh_7", "fuh_30", "tcm_7", "pcr_30"] {
                 plan.expect(m, d, EXCLUDED, "hospice", "hospice HCPCS Q5003 in the MP");
             }
+            plan.cdf(
+                EXCLUDED,
+                "hospice",
+                "90834 visit; hospice HCPCS Q5003 in the MP",
+            );
             plan.conditions = vec![Cond::MentalIllness];
         }
         "fum_follow_up_on_ed_date" => {
@@ -233,6 +278,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 .office_visit(d, "90834", "53", [Some("F41.1"), None, None]);
             plan.expect("fum_7", d, CLOSED, "", "MH visit on the ED date");
             plan.expect("fum_30", d, CLOSED, "", "MH visit on the ED date");
+            plan.cdf(OPEN, "", "90834 visit, no depression screen");
         }
         "fum_31_day_rule" => {
             let e = plan.cx.day_between(lo, plan.d(0, 9, 15));
@@ -268,6 +314,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 "",
                 "E+31 is a new index",
             );
+            plan.cdf(OPEN, "", "90834 visit, no depression screen");
             plan.conditions = vec![Cond::MentalIllness];
         }
         "fum_resulted_in_admission" => {
@@ -353,6 +400,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 }
                 _ => plan.expect("cbp", end, OPEN, "", "no BP reading"),
             }
+            plan.cdf(OPEN, "", "99214 office visit, no depression screen");
             plan.conditions = vec![Cond::Hypertension];
         }
         "hba1c_closed" | "hba1c_no_test" | "hba1c_poor_control" => {
@@ -365,12 +413,17 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 "hba1c_closed" => {
                     plan.lab(r, "4548-4", "7.4");
                     plan.expect("hba1c_poor", end, CLOSED, "", "7.4 %");
+                    plan.gsd(CLOSED, CLOSED, "", "HbA1c 7.4 %");
                 }
                 "hba1c_poor_control" => {
                     plan.lab(r, "4548-4", "10.3");
                     plan.expect("hba1c_poor", end, OPEN, "", "10.3 %");
+                    plan.gsd(OPEN, OPEN, "", "HbA1c 10.3 %");
                 }
-                _ => plan.expect("hba1c_poor", end, OPEN, "", "no HbA1c test"),
+                _ => {
+                    plan.expect("hba1c_poor", end, OPEN, "", "no HbA1c test");
+                    plan.gsd(OPEN, OPEN, "", "no glycemic result");
+                }
             }
         }
         "ssd_closed" | "ssd_open" | "ssd_diabetes_excluded" => {
@@ -388,6 +441,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 .fill(a + Duration::days(2), "00000000002".into(), 30, 50, 300);
             let end = plan.d(0, 12, 31);
             plan.conditions = vec![Cond::Smi];
+            plan.cdf(OPEN, "", "90834 visits, no depression screen");
             match name {
                 "ssd_closed" => {
                     plan.lab(a + Duration::days(60), "2345-7", "96");
@@ -408,6 +462,12 @@ pub(crate) fn plant(cx: &mut Ctx) {
                     );
                     plan.expect("ssd", end, EXCLUDED, "diabetes", "diabetes on two dates");
                     plan.expect("hba1c_poor", end, OPEN, "", "no HbA1c test");
+                    plan.gsd(
+                        EXCLUDED,
+                        EXCLUDED,
+                        "death",
+                        "death_date on the MP's last day",
+                    );
                     plan.conditions.push(Cond::Diabetes);
                 }
                 _ => plan.expect("ssd", end, OPEN, "", "no glucose or HbA1c test"),
@@ -424,6 +484,77 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.cx
                 .office_visit(day(2), "99214", "11", [Some("J18.9"), None, None]);
             plan.stay_rows(d, None, CLOSED, CLOSED);
+            plan.cdf(OPEN, "", "99214 office visit, no depression screen");
+        }
+        "gsd_gmi_and_hba1c_same_day" | "gsd_gmi_latest_poor" | "gsd_palliative_care" => {
+            // In the population by a diabetes medication alone (no diagnosis, so no rule).
+            let b = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 6, 30));
+            plan.cx.fill(b, "00000000101".into(), 30, 4, 40);
+            let r = plan.cx.day_between(plan.d(0, 7, 1), plan.d(0, 11, 30));
+            let end = plan.d(0, 12, 31);
+            match name {
+                "gsd_gmi_and_hba1c_same_day" => {
+                    plan.cx.observation(r, "97506-0", "7.2".into(), Some("%"));
+                    plan.lab(r, "4548-4", "8.4");
+                    plan.gsd(CLOSED, CLOSED, "", "GMI 7.2 and HbA1c 8.4 on one date: 7.2");
+                    plan.expect("hba1c_poor", end, CLOSED, "", "HbA1c 8.4 %");
+                }
+                "gsd_gmi_latest_poor" => {
+                    plan.lab(b, "4548-4", "7.0");
+                    plan.cx.observation(r, "97506-0", "9.5".into(), Some("%"));
+                    plan.gsd(OPEN, OPEN, "", "HbA1c 7.0, then GMI 9.5 (latest)");
+                    plan.expect("hba1c_poor", end, CLOSED, "", "HbA1c 7.0 % (GMI not read)");
+                }
+                _ => {
+                    plan.lab(r, "4548-4", "7.0");
+                    // M1017 (palliative care) with Z51.5: not a CDF encounter, not hospice.
+                    plan.cx
+                        .office_visit(b, "M1017", "11", [Some("Z51.5"), None, None]);
+                    plan.gsd(
+                        EXCLUDED,
+                        EXCLUDED,
+                        "palliative care",
+                        "M1017 / Z51.5 in the MP",
+                    );
+                    plan.expect("hba1c_poor", end, CLOSED, "", "HbA1c 7.0 %; hospice only");
+                }
+            }
+        }
+        "cdf_negative_screen"
+        | "cdf_positive_with_plan"
+        | "cdf_positive_no_plan"
+        | "cdf_screen_15_days_before"
+        | "cdf_bipolar_excluded" => {
+            let visit = plan
+                .cx
+                .office_visit(d, "99213", "11", [Some("Z00.00"), None, None]);
+            match name {
+                "cdf_negative_screen" => {
+                    plan.cx.add_line(&visit, d, "G8510", Some("Z00.00"));
+                    plan.cdf(CLOSED, "", "99213 with G8510 (negative screen)");
+                }
+                "cdf_positive_with_plan" => {
+                    plan.cx.observation(day(-3), "44261-6", "15".into(), None);
+                    plan.cx
+                        .office_visit(d, "90832", "11", [Some("F43.10"), None, None]);
+                    plan.cdf(CLOSED, "", "PHQ-9 15 on E-3, psychotherapy 90832 on E");
+                }
+                "cdf_positive_no_plan" => {
+                    plan.cx.observation(d, "44261-6", "15".into(), None);
+                    plan.cdf(OPEN, "", "PHQ-9 15 on E, no follow-up plan");
+                }
+                "cdf_screen_15_days_before" => {
+                    plan.cx.observation(day(-15), "44261-6", "4".into(), None);
+                    plan.cdf(OPEN, "", "negative PHQ-9 on E-15, outside E-14..E");
+                }
+                _ => {
+                    let a = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));
+                    plan.cx
+                        .office_visit(a, "99213", "11", [Some("F31.9"), None, None]);
+                    plan.cx.add_line(&visit, d, "G8510", Some("Z00.00"));
+                    plan.cdf(EXCLUDED, "bipolar disorder", "F31.9 the year before");
+                }
+            }
         }
         other => unreachable!("scenario {other}"),
     }

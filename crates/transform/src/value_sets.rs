@@ -66,6 +66,15 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "diabetes_medication",
     "mental_behavioral",
     "institutional_facility",
+    "gmi",
+    "palliative_care",
+    "cdf_encounter",
+    "depression_screen",
+    "depression_screen_positive",
+    "depression_screen_negative",
+    "cdf_follow_up",
+    "bipolar_disorder",
+    "depression",
 );
 
 /// Canonical code-system names (§2).

@@ -200,7 +200,18 @@ pub fn run_story(dir: &Path, root: Root, settings: Settings) -> Report {
     for run in &runs {
         let ctx = format!("run `{}`", run.name);
         let tmp = tempfile::tempdir().expect("a temporary folder");
-        let opts = stories::run_options(dir, run, tmp.path().join("out"));
+        let mut opts = stories::run_options(dir, run, tmp.path().join("out"));
+        if root == Root::Reference {
+            // The reference stories pin the outputs of spec v1.3's measure set (a worklist's
+            // exact rows, a summary's measures): measures added since (issue #18) would add
+            // rows they cannot know about, so those stories run v1.3's measures only.
+            opts.measures = Some(
+                caregap_transform::measures::all()
+                    .filter(|m| m.version == "spec 1.3")
+                    .map(|m| m.id.to_string())
+                    .collect(),
+            );
+        }
         let result = pipeline::run(&opts);
         let wants: Vec<&str> = run
             .message_contains

@@ -160,6 +160,8 @@ fn care_gaps_agree_with_every_planted_scenario() {
         persons: 4000,
         seed: 77,
         chunk: 2000,
+        // About 12 persons per scenario (35 of them): every scenario is planted.
+        scenario_rate: 0.1,
         ..Default::default()
     };
     generate(&cfg, &d.path().join("in")).unwrap();

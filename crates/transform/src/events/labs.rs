@@ -7,6 +7,10 @@
 //! - `glycemic_test` — one row per glucose or HbA1c test of any kind: lab results in `hba1c` or
 //!   `glucose_test` (LOINC), claim lines in `glucose_test` / `hba1c_test` (CPT) or with a CPT
 //!   II HbA1c code: `date`, `id`.
+//! - `gmi_result` — one row per glucose management indicator (`gmi`, LOINC 97506-0) in
+//!   lab_result (result_date else collection_date) or observation (observation_date): `date`
+//!   (taken as the end of the CGM range, `docs/measures/gsd.md` §4), `id`, `code`, `value` (read
+//!   by the same §8 rule as an HbA1c: a plain decimal in %, else none).
 
 use polars::prelude::*;
 
@@ -14,7 +18,7 @@ use super::{push_dated, Build, PersonEvents, Rows};
 use crate::params::in_list;
 
 /// The value sets lab events read.
-pub const VALUE_SETS: &[&str] = &["hba1c", "glucose_test", "hba1c_test"];
+pub const VALUE_SETS: &[&str] = &["hba1c", "glucose_test", "hba1c_test", "gmi"];
 /// CPT II HbA1c result codes and the value each stands for (§1).
 pub const CPT2_HBA1C: [(&str, f64); 4] = [
     ("3044F", 6.9),
@@ -83,6 +87,42 @@ pub fn hba1c_table(b: &Build) -> PolarsResult<LazyFrame> {
         .sort(["pidx", "date", "id"], Default::default()))
 }
 
+/// The `gmi_result` table with `pidx`, sorted by (pidx, date, id): GMI results in lab_result
+/// and observation dated in the MP (`docs/measures/gsd.md` §4).
+pub fn gmi_table(b: &Build) -> PolarsResult<LazyFrame> {
+    let value = || {
+        caregap_ingest::sense::hba1c(
+            col("result"),
+            coalesce(&[col("normalized_units"), col("source_units")]),
+        )
+        .alias("v")
+    };
+    let lab = labs(b)
+        .filter(b.vs.matches("gmi", "loinc", col("code")))
+        .select([
+            col("person_id"),
+            col("date"),
+            col("lab_result_id").alias("id"),
+            col("code"),
+            value(),
+        ]);
+    let obs = b
+        .input
+        .lazy("observation")
+        .with_column(coalesce(&[col("normalized_code"), col("source_code")]).alias("code"))
+        .filter(b.vs.matches("gmi", "loinc", col("code")))
+        .select([
+            col("person_id"),
+            col("observation_date").alias("date"),
+            col("observation_id").alias("id"),
+            col("code"),
+            value(),
+        ]);
+    Ok(b.with_pidx(concat([lab, obs], UnionArgs::default())?)
+        .filter(b.in_mp(col("date")))
+        .sort(["pidx", "date", "id"], Default::default()))
+}
+
 /// The `glycemic_test` table with `pidx`, sorted by (pidx, date, id).
 pub fn glycemic_table(b: &Build) -> PolarsResult<LazyFrame> {
     let vs = b.vs;
@@ -115,10 +155,13 @@ pub fn glycemic_table(b: &Build) -> PolarsResult<LazyFrame> {
         .sort(["pidx", "date", "id"], Default::default()))
 }
 
-/// Fill every person's HbA1c results and glycemic tests.
-pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
-    let a1c = hba1c_table(b)?.collect()?;
-    let r = Rows { df: &a1c };
+/// Push the rows of a result frame (`pidx`, `date`, `id`, `code`, `v`) into `field`.
+fn push_results(
+    df: &DataFrame,
+    people: &mut [PersonEvents],
+    field: impl Fn(&mut PersonEvents) -> &mut Vec<Hba1c>,
+) -> PolarsResult<()> {
+    let r = Rows { df };
     for ((((i, d), id), code), v) in r
         .idx("pidx")?
         .into_iter()
@@ -128,7 +171,7 @@ pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
         .zip(r.f64("v")?)
     {
         if let Some(d) = d {
-            people[i as usize].hba1c.push(Hba1c {
+            field(&mut people[i as usize]).push(Hba1c {
                 date: d,
                 id,
                 code,
@@ -136,6 +179,13 @@ pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
             });
         }
     }
+    Ok(())
+}
+
+/// Fill every person's HbA1c results, GMI results and glycemic tests.
+pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
+    push_results(&hba1c_table(b)?.collect()?, people, |pe| &mut pe.hba1c)?;
+    push_results(&gmi_table(b)?.collect()?, people, |pe| &mut pe.gmi)?;
     push_dated(&glycemic_table(b)?.collect()?, "date", "id", people, |pe| {
         &mut pe.glycemic_tests
     })

@@ -11,6 +11,7 @@
 //! | `nonacute` | an institutional line of bill type 21x, 22x, 18x, 28x or 86x |
 //! | `facility`, `facility_freq` | an institutional line with a bill type in `institutional_facility` (AIF), and its bill type's 3rd (frequency) digit |
 //! | `ed` | a code (HCPCS, revenue, POS, bill type) in `ed_visit` |
+//! | `op_setting` | an outpatient-setting line: professional, or institutional whose bill type is not acute or nonacute (null counts) |
 //! | `outpatient` | an outpatient-setting line with a code in `outpatient_visit` |
 //! | `mh_visit` | a mental-health visit line (§1) |
 //! | `hospice` | a code in `hospice` |
@@ -101,7 +102,7 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
         .or(bill_type_class().is_null())
         .or(inpatient_bill.not())
         .fill_null(lit(true));
-    let outpatient = op_setting.and(
+    let outpatient = op_setting.clone().and(
         vs.matches("outpatient_visit", "hcpcs", col("hcpcs_code"))
             .or(vs.matches("outpatient_visit", "revenue", col("revenue_center_code"))),
     );
@@ -123,6 +124,7 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
             .alias("nonacute"),
         line_code_in(vs, "ed_visit").alias("ed"),
         outpatient.alias("outpatient"),
+        op_setting.alias("op_setting"),
         principal_dx_in(vs, "mental_illness").alias("dx1_mi"),
         vs.matches("mh_visit", "hcpcs", col("hcpcs_code"))
             .or(vs.matches("mh_visit", "pos", col("place_of_service_code")))
@@ -183,6 +185,7 @@ pub fn narrow(lines: LazyFrame, needs: &Needs) -> LazyFrame {
         col("facility_freq"),
         col("ed"),
         col("outpatient"),
+        col("op_setting"),
         col("hospice"),
         col("mh_visit"),
     ];

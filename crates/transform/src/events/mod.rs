@@ -13,7 +13,8 @@
 //! | `ed_visit` | [`ed`] | person and ED service date |
 //! | `visit` | [`visits`] | outpatient / mental-health / declared-service line |
 //! | `bp_reading` | [`bp`] | BP observation or CPT II line in the period |
-//! | `hba1c_result`, `glycemic_test` | [`labs`] | HbA1c result; glucose or HbA1c test |
+//! | `hba1c_result`, `gmi_result`, `glycemic_test` | [`labs`] | HbA1c result; GMI result; glucose or HbA1c test |
+//! | `depression_line`, `depression_screen` | [`screening`] | CDF encounter, screen, follow-up or G-code line; person (bipolar, depression) |
 //! | `dispensing` | [`dispensing`] | fill or HCPCS line of a declared medication set |
 //! | `period_flags`, `condition_evidence` | [`diagnoses`] | person (hospice, period diagnoses); condition |
 //! | `coverage_span`, `health_home_span`, `outreach` | [`coverage`] | span; person |
@@ -33,6 +34,7 @@ pub mod labs;
 pub mod lines;
 pub mod needs;
 pub mod paid;
+pub mod screening;
 pub mod stays;
 pub mod visits;
 
@@ -49,6 +51,7 @@ pub use facility::FacilityClaim;
 pub use labs::Hba1c;
 pub use needs::{Needs, Since, Uses};
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
+pub use screening::{DepressionLine, Screen};
 pub use stays::{merge_stays, Stay, StayComponent};
 pub use visits::Visit;
 
@@ -59,6 +62,7 @@ pub fn value_sets() -> Vec<&'static str> {
         .iter()
         .chain(bp::VALUE_SETS)
         .chain(labs::VALUE_SETS)
+        .chain(screening::VALUE_SETS)
     {
         if !v.contains(s) {
             v.push(s);
@@ -128,8 +132,19 @@ pub struct PersonEvents {
     pub bp: Vec<BpReading>,
     /// HbA1c results in the period, by date ([`labs`]).
     pub hba1c: Vec<Hba1c>,
+    /// GMI results in the period, by date ([`labs`]; `docs/measures/gsd.md` §4).
+    pub gmi: Vec<Hba1c>,
     /// Glucose and HbA1c tests of any kind.
     pub glycemic_tests: Vec<Dated>,
+    /// CDF claim lines (qualifying encounters, follow-up services, G-codes) from MP start − 14
+    /// days to MP end, by date ([`screening`]).
+    pub depression_lines: Vec<DepressionLine>,
+    /// Depression screens from MP start − 14 days to MP end, by date ([`screening`]).
+    pub depression_screens: Vec<Screen>,
+    /// The first bipolar-disorder diagnosis on or before the MP end ([`screening`]).
+    pub bipolar_first: Option<i32>,
+    /// The first depression diagnosis from the look-back start to the MP end ([`screening`]).
+    pub depression_first: Option<i32>,
     /// Dispensings of each declared medication set, in [`Needs::dispensed`] order.
     pub dispensed: Vec<(&'static str, Vec<Dispensing>)>,
     /// Hospice evidence dated in the MP.
@@ -405,6 +420,7 @@ pub fn build_person_events(
     diagnoses::load_period_flags(&b, &mut people)?;
     bp::load(&b, &mut people)?;
     labs::load(&b, &mut people)?;
+    screening::load(&b, &mut people)?;
     dispensing::load(&b, &mut people)?;
     diagnoses::load_conditions(&b, conditions, &mut people)?;
     coverage::load_outreach(eligibility, &mut people)?;

@@ -493,6 +493,7 @@ mod tests {
             id: "HH1".into(),
             start: day(1969, 1, 1),
             end: None,
+            program: "cmhc".into(),
         }];
         let v = rates(&pe, &c);
         assert_eq!(v.len(), 3, "one count per rate for a whole year");

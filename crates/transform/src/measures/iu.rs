@@ -245,11 +245,13 @@ mod tests {
                 id: "HH1".into(),
                 start: day(1970, 1, 1),
                 end: Some(day(1970, 6, 30)),
+                program: "cmhc".into(),
             },
             HealthHomeSpan {
                 id: "HH2".into(),
                 start: day(1970, 7, 10),
                 end: None,
+                program: "cmhc".into(),
             },
         ];
         pe.stays = vec![stay(day(1970, 7, 18), day(1970, 7, 20), 0)];

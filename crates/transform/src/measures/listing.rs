@@ -170,8 +170,11 @@ mod tests {
                 "fua_30",
                 "cbp",
                 "hba1c_poor",
+                "gsd_lt8",
+                "gsd_gt9",
                 "ssd",
                 "pcr_30",
+                "cdf",
                 "iu",
                 "aif"
             ]
@@ -181,7 +184,7 @@ mod tests {
             .filter(|x| x.lower_is_better)
             .map(|x| x.id)
             .collect();
-        assert_eq!(inverse, ["hba1c_poor", "pcr_30"]);
+        assert_eq!(inverse, ["hba1c_poor", "gsd_gt9", "pcr_30"]);
         assert!(e.iter().all(|x| !x.name.is_empty() && !x.spec.is_empty()));
         let fua = e.iter().find(|x| x.id == "fua_7").unwrap();
         assert_eq!(fua.age_bands, ["13-17", "18-64", "65+"]);

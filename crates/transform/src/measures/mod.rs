@@ -17,8 +17,10 @@
 
 pub mod aif;
 pub mod cbp;
+pub mod cdf;
 pub mod fuh;
 pub mod fum_fua;
+pub mod gsd;
 pub mod hba1c;
 pub mod iu;
 pub mod listing;
@@ -79,6 +81,16 @@ pub mod reason {
     pub const PREGNANCY: &str = "pregnancy";
     /// SSD: diabetes (condition or medication).
     pub const DIABETES: &str = "diabetes";
+    /// GSD (and COL): death_date in the MP (`docs/measures/gsd.md` §3).
+    pub const DEATH_IN_PERIOD: &str = "death";
+    /// GSD (and COL): palliative care in the MP (`docs/measures/gsd.md` §3).
+    pub const PALLIATIVE_CARE: &str = "palliative care";
+    /// CDF: a bipolar-disorder diagnosis before the last qualifying encounter (`cdf.md` §4).
+    pub const BIPOLAR: &str = "bipolar disorder";
+    /// CDF: a depression diagnosis before the last qualifying encounter, or G9717 (`cdf.md` §4).
+    pub const DEPRESSION: &str = "depression";
+    /// CDF: G8433, screening not completed for a documented reason, when not closed (`cdf.md` §4).
+    pub const SCREENING_EXCEPTION: &str = "screening exception";
 }
 
 /// What a measure counts: one row per index event, one per person, or a rate of events.
@@ -222,8 +234,10 @@ pub static REGISTRY: &[&Family] = &[
     &fum_fua::FAMILY,
     &cbp::FAMILY,
     &hba1c::FAMILY,
+    &gsd::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
+    &cdf::FAMILY,
     &iu::FAMILY,
     &aif::FAMILY,
 ];

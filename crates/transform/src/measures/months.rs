@@ -207,11 +207,13 @@ mod tests {
                 id: "HH1".into(),
                 start: day(1969, 1, 1),
                 end: Some(day(1970, 3, 31)),
+                program: "cmhc".into(),
             },
             HealthHomeSpan {
                 id: "HH2".into(),
                 start: day(1970, 3, 15),
                 end: None,
+                program: "cmhc".into(),
             },
         ];
         let m = member_months(&pe, &c.period);
