@@ -17,6 +17,7 @@
 //! | `period_flags`, `condition_evidence` | [`diagnoses`] | person (hospice, period diagnoses); condition |
 //! | `coverage_span`, `health_home_span`, `outreach` | [`coverage`] | span; person |
 //! | `paid_by_person_month` | [`paid`] | person and calendar month |
+//! | `sud_line`, `sud_fill` | [`sud`] | IET claim line; IET medication fill (SUD persons only) |
 //!
 //! Value-set matching runs vectorised in polars on narrow frames; the order-dependent rules
 //! (merging direct transfers, windows after an index date) then run as sorted sweeps over one
@@ -32,6 +33,7 @@ pub mod lines;
 pub mod needs;
 pub mod paid;
 pub mod stays;
+pub mod sud;
 pub mod visits;
 
 use caregap_ingest::InputLayer;
@@ -47,6 +49,7 @@ pub use labs::Hba1c;
 pub use needs::{Needs, Since, Uses};
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
 pub use stays::{merge_stays, Stay, StayComponent};
+pub use sud::{SudFill, SudLine};
 pub use visits::Visit;
 
 /// Every value set the event tables themselves read (the measures' tags come on top).
@@ -56,6 +59,7 @@ pub fn value_sets() -> Vec<&'static str> {
         .iter()
         .chain(bp::VALUE_SETS)
         .chain(labs::VALUE_SETS)
+        .chain(sud::VALUE_SETS)
     {
         if !v.contains(s) {
             v.push(s);
@@ -124,6 +128,10 @@ pub struct PersonEvents {
     pub outreach: bool,
     /// Paid amounts by calendar month (`month_index`), sorted by month.
     pub paid: Vec<MonthPaid>,
+    /// IET claim lines, by date ([`sud`]; persons with an SUD diagnosis near the period).
+    pub sud_lines: Vec<SudLine>,
+    /// IET medication fills, by date ([`sud`]).
+    pub sud_fills: Vec<SudFill>,
 }
 
 impl PersonEvents {
@@ -366,6 +374,7 @@ pub fn build_person_events(
     bp::load(&b, &mut people)?;
     labs::load(&b, &mut people)?;
     dispensing::load(&b, &mut people)?;
+    sud::load(&b, &mut people)?;
     diagnoses::load_conditions(&b, conditions, &mut people)?;
     coverage::load_outreach(eligibility, &mut people)?;
     paid::load(&b, paid, &mut people)?;

@@ -171,7 +171,15 @@ mod tests {
                 "cbp",
                 "hba1c_poor",
                 "ssd",
-                "pcr_30"
+                "pcr_30",
+                "iet_init",
+                "iet_engage",
+                "iet_init_alcohol",
+                "iet_engage_alcohol",
+                "iet_init_opioid",
+                "iet_engage_opioid",
+                "iet_init_other",
+                "iet_engage_other"
             ]
         );
         let inverse: Vec<&str> = e

@@ -19,6 +19,7 @@ pub mod cbp;
 pub mod fuh;
 pub mod fum_fua;
 pub mod hba1c;
+pub mod iet;
 pub mod listing;
 pub mod pcr;
 pub mod ssd;
@@ -76,6 +77,12 @@ pub mod reason {
     pub const PREGNANCY: &str = "pregnancy";
     /// SSD: diabetes (condition or medication).
     pub const DIABETES: &str = "diabetes";
+    /// IET: the person died in the measurement period (HEDIS excludes members who die any
+    /// time in the period).
+    pub const DEATH_IN_MP: &str = "death in measurement period";
+    /// IET: initiation was an admission whose stay was discharged after MP end − 34 days, so
+    /// that its engagement window does not end in the period.
+    pub const LATE_INITIATION_STAY: &str = "initiation stay discharged after engagement window";
 }
 
 /// What a measure counts: one row per index event, one per person, or a rate of events.
@@ -221,6 +228,7 @@ pub static REGISTRY: &[&Family] = &[
     &hba1c::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
+    &iet::FAMILY,
 ];
 
 /// Every measure, in report order.
