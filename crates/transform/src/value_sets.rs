@@ -72,7 +72,6 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "iet_sud_service",
     "iet_telephone",
     "iet_online",
-    "iet_visit_pos",
     "iet_oud_weekly_drug",
     "iet_oud_weekly_nondrug",
     "iet_oud_monthly",

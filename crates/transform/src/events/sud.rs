@@ -35,7 +35,7 @@ pub const K_ED: u32 = 1 << 1;
 /// Line kind: withdrawal management (`iet_detox`).
 pub const K_DETOX: u32 = 1 << 2;
 /// Line kind: an IET visit (§3: outpatient, BH outpatient, IOP/PH, SUD service, telephone,
-/// e-visit, telehealth / CMHC / non-residential SUD facility POS); never a stay line.
+/// e-visit — by its HCPCS or revenue code, never by place of service alone); never a stay line.
 pub const K_VISIT: u32 = 1 << 3;
 /// Line kind: an acute or nonacute stay line (§1 bill types 11x; 21x, 22x, 18x, 28x, 86x).
 pub const K_STAY: u32 = 1 << 4;
@@ -78,7 +78,6 @@ pub const VALUE_SETS: &[&str] = &[
     "iet_sud_service",
     "iet_telephone",
     "iet_online",
-    "iet_visit_pos",
     "iet_oud_weekly_drug",
     "iet_oud_weekly_nondrug",
     "iet_oud_monthly",
@@ -185,8 +184,7 @@ pub fn lines_table(b: &Build) -> PolarsResult<LazyFrame> {
             .or(code("iet_iop_ph"))
             .or(code("iet_sud_service"))
             .or(hcpcs("iet_telephone"))
-            .or(hcpcs("iet_online"))
-            .or(code("iet_visit_pos")),
+            .or(hcpcs("iet_online")),
     );
     let flags = [
         ("lab", col("place_of_service_code").eq(lit("81")).fill_null(lit(false)), K_LAB),
