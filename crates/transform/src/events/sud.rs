@@ -167,7 +167,10 @@ pub fn lines_table(b: &Build) -> PolarsResult<LazyFrame> {
     let vs = b.vs;
     let dxc = crate::claims::diagnosis_columns_in_use(b.input);
     let from = date_lit(crate::params::from_epoch_days(window_start(b)));
-    let hcpcs = |set| vs.matches(set, "hcpcs", col("hcpcs_code")).fill_null(lit(false));
+    let hcpcs = |set| {
+        vs.matches(set, "hcpcs", col("hcpcs_code"))
+            .fill_null(lit(false))
+    };
     let code = |set| super::lines::line_code_in(vs, set).fill_null(lit(false));
     let stay = is_acute_stay_line().or(col("claim_type")
         .eq(lit("institutional"))
@@ -187,13 +190,23 @@ pub fn lines_table(b: &Build) -> PolarsResult<LazyFrame> {
             .or(hcpcs("iet_online")),
     );
     let flags = [
-        ("lab", col("place_of_service_code").eq(lit("81")).fill_null(lit(false)), K_LAB),
+        (
+            "lab",
+            col("place_of_service_code")
+                .eq(lit("81"))
+                .fill_null(lit(false)),
+            K_LAB,
+        ),
         ("ed", code("ed_visit"), K_ED),
         ("detox", code("iet_detox"), K_DETOX),
         ("visit", visit, K_VISIT),
         ("stay", stay, K_STAY),
         ("weekly_drug", hcpcs("iet_oud_weekly_drug"), K_WEEKLY_DRUG),
-        ("weekly_nondrug", hcpcs("iet_oud_weekly_nondrug"), K_WEEKLY_NONDRUG),
+        (
+            "weekly_nondrug",
+            hcpcs("iet_oud_weekly_nondrug"),
+            K_WEEKLY_NONDRUG,
+        ),
         ("monthly", hcpcs("iet_oud_monthly"), K_MONTHLY),
         ("med_admin", hcpcs("iet_med_admin"), K_MED_ADMIN),
         ("long_aud", hcpcs("iet_long_acting_aud"), K_LONG_AUD),
@@ -222,12 +235,18 @@ pub fn lines_table(b: &Build) -> PolarsResult<LazyFrame> {
     let kind = flags
         .iter()
         .map(|(n, _, bit)| {
-            let c = if *n == "ed" { ed_claim.clone() } else { col(*n) };
+            let c = if *n == "ed" {
+                ed_claim.clone()
+            } else {
+                col(*n)
+            };
             when(c).then(lit(*bit)).otherwise(lit(0u32))
         })
         .reduce(|a, c| a + c)
         .expect("flags");
-    let lines = b
+    // Narrow first (the lines a rule can read and the ED lines that mark their claims), then
+    // only the persons who can have an episode; the claim-wide ED mark runs on what is left.
+    let base = b
         .input
         .lazy("medical_claim")
         .filter(
@@ -236,8 +255,19 @@ pub fn lines_table(b: &Build) -> PolarsResult<LazyFrame> {
                 .and(crate::claims::service_date().lt_eq(b.mp_end.clone())),
         )
         .select(select)
+        .filter(keep.clone().or(col("ed")).and(col("date").is_not_null()))
+        .collect()?
+        .lazy();
+    let persons = sud_persons(base.clone(), b);
+    let lines = base
+        .join(
+            persons,
+            [col("person_id")],
+            [col("person_id")],
+            JoinArgs::new(JoinType::Semi),
+        )
         .with_columns([kind.alias("kind")])
-        .filter(keep.and(col("date").is_not_null()))
+        .filter(keep)
         .select([
             col("person_id"),
             col("claim_id"),
@@ -247,17 +277,8 @@ pub fn lines_table(b: &Build) -> PolarsResult<LazyFrame> {
             col("kind"),
             col("adm"),
             col("dis"),
-        ])
-        .collect()?
-        .lazy();
-    let persons = sud_persons(lines.clone(), b);
-    Ok(b
-        .with_pidx(lines.join(
-            persons,
-            [col("person_id")],
-            [col("person_id")],
-            JoinArgs::new(JoinType::Semi),
-        ))
+        ]);
+    Ok(b.with_pidx(lines)
         .sort(["pidx", "date", "claim_id"], Default::default()))
 }
 
@@ -309,7 +330,12 @@ pub fn fills_table(b: &Build, persons: LazyFrame) -> LazyFrame {
 pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
     let lines = lines_table(b)?.collect()?;
     let r = Rows { df: &lines };
-    let (pi, date, claim, npi) = (r.idx("pidx")?, r.date("date")?, r.str("claim_id")?, r.str("npi")?);
+    let (pi, date, claim, npi) = (
+        r.idx("pidx")?,
+        r.date("date")?,
+        r.str("claim_id")?,
+        r.str("npi")?,
+    );
     let (cohorts, kind) = (r.idx("cohorts")?, r.idx("kind")?);
     let (adm, dis) = (r.date("adm")?, r.date("dis")?);
     for k in 0..pi.len() {

@@ -277,12 +277,8 @@ pub fn has_diagnosis_history(lines: &[SudLine], h: i32) -> bool {
     })
 }
 
-const ANY_MEDICATION: u8 = F_AUD
-    | F_BUPRENORPHINE
-    | F_NALTREXONE_ORAL
-    | F_NALTREXONE_INJECTABLE
-    | F_LONG_AUD
-    | F_LONG_OUD;
+const ANY_MEDICATION: u8 =
+    F_AUD | F_BUPRENORPHINE | F_NALTREXONE_ORAL | F_NALTREXONE_INJECTABLE | F_LONG_AUD | F_LONG_OUD;
 
 /// §2 step 3: an AUD/OUD medication fill or administration dated D−194 … D−1.
 pub fn has_medication_history(lines: &[SudLine], fills: &[SudFill], d: i32) -> bool {
@@ -380,7 +376,12 @@ fn medication_line(l: &SudLine, cohort: u8) -> bool {
 /// AUD medication; opioid: OUD medication or administration; other: none). On D, a
 /// non-medication event counts only by [`other_provider`]. When an admission and another
 /// event share the first day, the other event initiates.
-pub fn initiation(pe: &PersonEvents, st: &[IetStay], ep: &Episode, cohort: u8) -> Option<Initiation> {
+pub fn initiation(
+    pe: &PersonEvents,
+    st: &[IetStay],
+    ep: &Episode,
+    cohort: u8,
+) -> Option<Initiation> {
     let d = ep.date;
     if ep.inpatient || ep.monthly {
         return Some(Initiation {
@@ -436,8 +437,7 @@ pub fn initiation(pe: &PersonEvents, st: &[IetStay], ep: &Episode, cohort: u8) -
         (_, Some(a)) => {
             let on_a: Vec<&&IetStay> = admissions.iter().filter(|s| s.adm == a).collect();
             let dis = on_a.iter().map(|s| s.dis).max().unwrap_or(a);
-            let mut evidence: Vec<String> =
-                on_a.iter().flat_map(|s| s.claim_ids.clone()).collect();
+            let mut evidence: Vec<String> = on_a.iter().flat_map(|s| s.claim_ids.clone()).collect();
             evidence.sort();
             evidence.dedup();
             Some(Initiation {
@@ -791,13 +791,25 @@ mod tests {
         assert!(!kept(office(D - 1, ALCOHOL)), "H−1 is history");
         assert!(!kept(office(D - 194, ALCOHOL)), "H−194 is history");
         assert!(kept(office(D - 195, ALCOHOL)), "H−195 is not");
-        assert!(kept(coded(D - 60, K_ED, OPIOID, "E1")), "ED lines are no history");
-        assert!(kept(coded(D - 60, K_DETOX, OPIOID, "X1")), "withdrawal management");
-        assert!(kept(coded(D - 60, K_LAB | K_VISIT, OPIOID, "L1")), "lab lines");
+        assert!(
+            kept(coded(D - 60, K_ED, OPIOID, "E1")),
+            "ED lines are no history"
+        );
+        assert!(
+            kept(coded(D - 60, K_DETOX, OPIOID, "X1")),
+            "withdrawal management"
+        );
+        assert!(
+            kept(coded(D - 60, K_LAB | K_VISIT, OPIOID, "L1")),
+            "lab lines"
+        );
         assert!(kept(coded(D, K_VISIT, OPIOID, "same day")), "D itself");
         // The ED visit opens its own episode (D−60 is in the intake period).
         let eps = eligible_population(
-            &person(vec![coded(D - 60, K_ED, OPIOID, "E1"), office(D, OPIOID)], vec![]),
+            &person(
+                vec![coded(D - 60, K_ED, OPIOID, "E1"), office(D, OPIOID)],
+                vec![],
+            ),
             &c,
         );
         assert_eq!(eps.iter().map(|e| e.date).collect::<Vec<_>>(), [D - 60, D]);
@@ -813,7 +825,11 @@ mod tests {
         assert_eq!(n(vec![rx(D - 1, F_BUPRENORPHINE)]), 0, "D−1");
         assert_eq!(n(vec![rx(D - 194, F_AUD)]), 0, "D−194");
         assert_eq!(n(vec![rx(D - 195, F_AUD)]), 1, "D−195");
-        assert_eq!(n(vec![rx(D, F_BUPRENORPHINE)]), 1, "the episode day is not history");
+        assert_eq!(
+            n(vec![rx(D, F_BUPRENORPHINE)]),
+            1,
+            "the episode day is not history"
+        );
         let admin = coded(D - 30, K_MED_ADMIN, 0, "M1");
         let pe = person(vec![admin, office(D, OPIOID)], vec![]);
         assert_eq!(eligible_population(&pe, &c).len(), 0, "an administration");
@@ -882,7 +898,11 @@ mod tests {
             vec![office(D, OPIOID)],
             vec![rx(D, F_BUPRENORPHINE)],
         ));
-        assert_eq!(status(&r, "iet_init"), ("closed", Some(D)), "medication on D");
+        assert_eq!(
+            status(&r, "iet_init"),
+            ("closed", Some(D)),
+            "medication on D"
+        );
     }
 
     #[test]
@@ -898,7 +918,10 @@ mod tests {
         assert_eq!(row(&r, "iet_engage").due_date, i + 34);
         let mut fills = init.clone();
         fills.extend([rx(i + 20, F_BUPRENORPHINE), rx(i + 35, F_BUPRENORPHINE)]);
-        assert_eq!(status(&rows(&person(base(), fills)), "iet_engage").0, "open");
+        assert_eq!(
+            status(&rows(&person(base(), fills)), "iet_engage").0,
+            "open"
+        );
         // Two visits on one date: the same NPI counts once, two NPIs twice.
         let v1 = coded(i + 5, K_VISIT, OPIOID, "V1");
         let v2 = SudLine {
@@ -934,11 +957,17 @@ mod tests {
         );
         let mut fills = init.clone();
         fills.extend([rx(i + 5, F_BUPRENORPHINE), rx(i + 5, F_NALTREXONE_ORAL)]);
-        assert_eq!(status(&rows(&person(base(), fills)), "iet_engage").0, "open");
+        assert_eq!(
+            status(&rows(&person(base(), fills)), "iet_engage").0,
+            "open"
+        );
         // The initiation day itself is not in the window.
         let mut fills = init.clone();
         fills.extend([rx(i, F_BUPRENORPHINE), rx(i + 1, F_BUPRENORPHINE)]);
-        assert_eq!(status(&rows(&person(base(), fills)), "iet_engage").0, "open");
+        assert_eq!(
+            status(&rows(&person(base(), fills)), "iet_engage").0,
+            "open"
+        );
     }
 
     #[test]
@@ -970,7 +999,11 @@ mod tests {
         assert_eq!(status(&r, "iet_init_alcohol").0, "closed");
         let r = rows(&person(vec![office(D, OTHER)], vec![rx(D + 3, naltrexone)]));
         assert_eq!(r.len(), 4);
-        assert_eq!(status(&r, "iet_init_other").0, "open", "other: no medication");
+        assert_eq!(
+            status(&r, "iet_init_other").0,
+            "open",
+            "other: no medication"
+        );
         assert_eq!(status(&r, "iet_init").0, "open");
     }
 
@@ -1005,7 +1038,10 @@ mod tests {
     fn exclusions_in_order() {
         let c = ctx();
         // Initiation by an admission discharged after MP end − 34 (1970-11-27 = day 330).
-        let late = vec![office(300, OTHER), stay_line(305, c.period.end - 33, OTHER, "S")];
+        let late = vec![
+            office(300, OTHER),
+            stay_line(305, c.period.end - 33, OTHER, "S"),
+        ];
         let r = rows(&person(late.clone(), vec![]));
         assert_eq!(
             row(&r, "iet_init").exclusion_reason,
@@ -1015,7 +1051,10 @@ mod tests {
             row(&r, "iet_engage_other").exclusion_reason,
             Some(reason::LATE_INITIATION_STAY)
         );
-        let on_time = vec![office(300, OTHER), stay_line(305, c.period.end - 34, OTHER, "S")];
+        let on_time = vec![
+            office(300, OTHER),
+            stay_line(305, c.period.end - 34, OTHER, "S"),
+        ];
         let r = rows(&person(on_time, vec![]));
         assert_eq!(status(&r, "iet_init"), ("closed", Some(305)));
         assert_eq!(row(&r, "iet_engage").due_date, c.period.end - 34 + 34);
@@ -1038,7 +1077,10 @@ mod tests {
         let lines = vec![coded(D, K_ED, OPIOID, "E1"), office(D, ALCOHOL)];
         let r = rows(&person(lines, vec![]));
         assert_eq!(r.len(), 6);
-        assert_eq!(row(&r, "iet_init").index_evidence, [format!("C{D}"), "E1".into()]);
+        assert_eq!(
+            row(&r, "iet_init").index_evidence,
+            [format!("C{D}"), "E1".into()]
+        );
     }
 
     #[test]
