@@ -19,7 +19,7 @@ use crate::person::{program_rules, ymd, Cond, Ctx};
 use crate::tables::{Clinical, EligibilityRow, Truth};
 
 /// Every scenario, by name. The generator cycles through them at random.
-pub const SCENARIOS: [&str; 35] = [
+pub const SCENARIOS: [&str; 37] = [
     "fuh_day7",
     "fuh_day8",
     "fuh_visit_on_discharge_day",
@@ -55,6 +55,8 @@ pub const SCENARIOS: [&str; 35] = [
     "cdf_positive_no_plan",
     "cdf_screen_15_days_before",
     "cdf_bipolar_excluded",
+    "iet_initiated_engaged",
+    "iet_day15_not_initiated",
 ];
 
 const OPEN: &str = "open";
@@ -116,6 +118,19 @@ impl Plan<'_, '_> {
         let end = self.d(0, 12, 31);
         self.expect("gsd_lt8", end, lt8, reason, what);
         self.expect("gsd_gt9", end, gt9, reason, what);
+    }
+    /// The four IET rows of an SUD episode on `d` with one cohort (`alcohol`, `opioid`,
+    /// `other`): the total and the cohort's initiation and engagement.
+    fn iet_rows(&mut self, d: NaiveDate, cohort: &str, init: &'static str, engage: &'static str) {
+        let (i, e): (&'static str, &'static str) = match cohort {
+            "alcohol" => ("iet_init_alcohol", "iet_engage_alcohol"),
+            "opioid" => ("iet_init_opioid", "iet_engage_opioid"),
+            _ => ("iet_init_other", "iet_engage_other"),
+        };
+        self.expect("iet_init", d, init, "", "IET initiation");
+        self.expect("iet_engage", d, engage, "", "IET engagement");
+        self.expect(i, d, init, "", "IET initiation (cohort)");
+        self.expect(e, d, engage, "", "IET engagement (cohort)");
     }
     fn lab(&mut self, d: NaiveDate, code: &'static str, result: &str) {
         let id = format!("{}-L{:04}", self.cx.pid, self.cx.rows.lab.len() + 1);
@@ -342,11 +357,34 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 .office_visit(day(7), "H0001", "57", [Some("Z00.00"), None, None]);
             plan.expect("fua_7", d, CLOSED, "", "H0001 on E+7");
             plan.expect("fua_30", d, CLOSED, "", "H0001 on E+7");
+            // The ED visit opens an IET episode; H0001 without an SUD diagnosis initiates nothing.
+            plan.iet_rows(d, "alcohol", OPEN, OPEN);
         }
         "fua_open" => {
             plan.cx.ed_visit(d, "F11.20");
             plan.expect("fua_7", d, OPEN, "", "no follow-up");
             plan.expect("fua_30", d, OPEN, "", "no follow-up");
+            plan.iet_rows(d, "opioid", OPEN, OPEN);
+        }
+        "iet_initiated_engaged" => {
+            // An OUD office visit, then buprenorphine/naloxone fills on D+3 (initiation) and
+            // on two later dates in the 34 days after it (engagement).
+            plan.cx
+                .office_visit(d, "99213", "11", [Some("F11.20"), None, None]);
+            for n in [3, 10, 20] {
+                plan.cx.fill(day(n), "00054018813".to_string(), 7, 20, 120);
+            }
+            plan.iet_rows(d, "opioid", CLOSED, CLOSED);
+        }
+        "iet_day15_not_initiated" => {
+            // An AUD office visit; the next visit with an AUD diagnosis is on day 15 (D+14),
+            // too late to initiate, and inside the first visit's 194 days (no new episode).
+            plan.cx
+                .office_visit(d, "99213", "11", [Some("F10.20"), None, None]);
+            plan.cx
+                .office_visit(day(14), "99213", "11", [Some("F10.20"), None, None]);
+            plan.iet_rows(d, "alcohol", OPEN, OPEN);
+            plan.conditions.push(Cond::Sud);
         }
         "cbp_closed" | "cbp_inpatient_reading_ignored" | "cbp_no_reading" | "cbp_esrd" => {
             let a = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));

@@ -19,6 +19,7 @@
 //! | `period_flags`, `condition_evidence` | [`diagnoses`] | person (hospice, period diagnoses); condition |
 //! | `coverage_span`, `health_home_span`, `outreach` | [`coverage`] | span; person |
 //! | `paid_by_person_month` | [`paid`] | person and calendar month |
+//! | `sud_line`, `sud_fill` | [`sud`] | IET claim line; IET medication fill (SUD persons only) |
 //!
 //! Value-set matching runs vectorised in polars on narrow frames; the order-dependent rules
 //! (merging direct transfers, windows after an index date) then run as sorted sweeps over one
@@ -36,6 +37,7 @@ pub mod needs;
 pub mod paid;
 pub mod screening;
 pub mod stays;
+pub mod sud;
 pub mod visits;
 
 use caregap_ingest::InputLayer;
@@ -53,6 +55,7 @@ pub use needs::{Needs, Since, Uses};
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
 pub use screening::{DepressionLine, Screen};
 pub use stays::{merge_stays, Stay, StayComponent};
+pub use sud::{SudFill, SudLine};
 pub use visits::Visit;
 
 /// Every value set the event tables themselves read (the measures' tags come on top).
@@ -63,6 +66,7 @@ pub fn value_sets() -> Vec<&'static str> {
         .chain(bp::VALUE_SETS)
         .chain(labs::VALUE_SETS)
         .chain(screening::VALUE_SETS)
+        .chain(sud::VALUE_SETS)
     {
         if !v.contains(s) {
             v.push(s);
@@ -159,6 +163,10 @@ pub struct PersonEvents {
     pub paid: Vec<MonthPaid>,
     /// The Core Set strata ([`crate::strata`]; set by [`crate::strata::load`]).
     pub strata: crate::strata::Strata,
+    /// IET claim lines, by date ([`sud`]; persons with an SUD diagnosis near the period).
+    pub sud_lines: Vec<SudLine>,
+    /// IET medication fills, by date ([`sud`]).
+    pub sud_fills: Vec<SudFill>,
 }
 
 impl PersonEvents {
@@ -422,6 +430,7 @@ pub fn build_person_events(
     labs::load(&b, &mut people)?;
     screening::load(&b, &mut people)?;
     dispensing::load(&b, &mut people)?;
+    sud::load(&b, &mut people)?;
     diagnoses::load_conditions(&b, conditions, &mut people)?;
     coverage::load_outreach(eligibility, &mut people)?;
     paid::load(&b, paid, &mut people)?;

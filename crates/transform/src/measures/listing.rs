@@ -175,6 +175,14 @@ mod tests {
                 "ssd",
                 "pcr_30",
                 "cdf",
+                "iet_init",
+                "iet_engage",
+                "iet_init_alcohol",
+                "iet_engage_alcohol",
+                "iet_init_opioid",
+                "iet_engage_opioid",
+                "iet_init_other",
+                "iet_engage_other",
                 "iu",
                 "aif"
             ]

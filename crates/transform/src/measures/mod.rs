@@ -22,6 +22,7 @@ pub mod fuh;
 pub mod fum_fua;
 pub mod gsd;
 pub mod hba1c;
+pub mod iet;
 pub mod iu;
 pub mod listing;
 pub mod months;
@@ -91,6 +92,12 @@ pub mod reason {
     pub const DEPRESSION: &str = "depression";
     /// CDF: G8433, screening not completed for a documented reason, when not closed (`cdf.md` §4).
     pub const SCREENING_EXCEPTION: &str = "screening exception";
+    /// IET: the person died in the measurement period (HEDIS excludes members who die any
+    /// time in the period).
+    pub const DEATH_IN_MP: &str = DEATH_IN_PERIOD;
+    /// IET: initiation was an admission whose stay was discharged after MP end − 34 days, so
+    /// that its engagement window does not end in the period.
+    pub const LATE_INITIATION_STAY: &str = "initiation stay discharged after engagement window";
 }
 
 /// What a measure counts: one row per index event, one per person, or a rate of events.
@@ -238,6 +245,7 @@ pub static REGISTRY: &[&Family] = &[
     &ssd::FAMILY,
     &pcr::FAMILY,
     &cdf::FAMILY,
+    &iet::FAMILY,
     &iu::FAMILY,
     &aif::FAMILY,
 ];
