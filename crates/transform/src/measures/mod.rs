@@ -17,9 +17,11 @@
 
 pub mod cbp;
 pub mod fuh;
+pub mod fua_hh;
 pub mod fum_fua;
 pub mod hba1c;
 pub mod listing;
+pub mod oud;
 pub mod pcr;
 pub mod ssd;
 pub mod tcm;
@@ -217,10 +219,12 @@ pub static REGISTRY: &[&Family] = &[
     &fuh::FAMILY,
     &tcm::FAMILY,
     &fum_fua::FAMILY,
+    &fua_hh::FAMILY,
     &cbp::FAMILY,
     &hba1c::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
+    &oud::FAMILY,
 ];
 
 /// Every measure, in report order.
