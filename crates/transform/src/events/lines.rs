@@ -138,8 +138,27 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
             cols.push(principal_dx_in(vs, s).alias(tag_column("pdx", i)));
         }
     }
+    // Any-diagnosis tags of the visit, period and ED roles: a set declared in several roles
+    // is matched once and its column reused (the match runs over every diagnosis column).
+    let mut any_dx: Vec<(&str, String)> = Vec::new();
+    let mut any_dx_tag = |s: &'static str, name: String, cols: &mut Vec<Expr>| {
+        match any_dx.iter().find(|(set, _)| *set == s) {
+            Some((_, first)) => second.push(col(first.as_str()).alias(name)),
+            None => {
+                cols.push(any_dx_in(vs, s, &dxc).alias(name.as_str()));
+                any_dx.push((s, name));
+            }
+        }
+    };
     for (i, s) in needs.visit_dx.iter().enumerate() {
-        cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("vdx", i)));
+        any_dx_tag(s, tag_column("vdx", i), &mut cols);
+    }
+    for (i, s) in needs.period_dx.iter().enumerate() {
+        any_dx_tag(s, tag_column("per", i), &mut cols);
+    }
+    // Read on ED lines only (the `ed_visit` table filters to them before it aggregates).
+    for (i, s) in needs.ed_dx.iter().enumerate() {
+        any_dx_tag(s, tag_column("edx", i), &mut cols);
     }
     for (i, s) in needs.visit_services.iter().enumerate() {
         cols.push(
@@ -147,13 +166,7 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
                 .alias(tag_column("svc", i)),
         );
     }
-    for (i, s) in needs.period_dx.iter().enumerate() {
-        cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("per", i)));
-    }
-    // Read on ED lines only (the `ed_visit` table filters to them before it aggregates).
-    for (i, s) in needs.ed_dx.iter().enumerate() {
-        cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("edx", i)));
-    }
+    // Diagnosed-claims tags: any diagnosis, on a line that is not an independent lab's.
     let lab = col("place_of_service_code")
         .eq(lit(LAB_POS))
         .fill_null(lit(false));

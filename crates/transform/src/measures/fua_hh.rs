@@ -54,12 +54,12 @@ pub static FAMILY: Family = Family {
     measures: &[
         measure(
             "fua_hh_7",
-            "Follow-up after ED visit for substance use or overdose, 7 days (FUA-HH)",
+            "Follow-up after ED visit for substance use or drug overdose, 7 days",
             "7-day",
         ),
         measure(
             "fua_hh_30",
-            "Follow-up after ED visit for substance use or overdose, 30 days (FUA-HH)",
+            "Follow-up after ED visit for substance use or drug overdose, 30 days",
             "30-day",
         ),
     ],

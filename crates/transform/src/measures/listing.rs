@@ -168,10 +168,17 @@ mod tests {
                 "fum_30",
                 "fua_7",
                 "fua_30",
+                "fua_hh_7",
+                "fua_hh_30",
                 "cbp",
                 "hba1c_poor",
                 "ssd",
-                "pcr_30"
+                "pcr_30",
+                "oud",
+                "oud_bup",
+                "oud_ntx_oral",
+                "oud_ntx_lai",
+                "oud_methadone"
             ]
         );
         let inverse: Vec<&str> = e
