@@ -141,13 +141,14 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
     // Any-diagnosis tags of the visit, period and ED roles: a set declared in several roles
     // is matched once and its column reused (the match runs over every diagnosis column).
     let mut any_dx: Vec<(&str, String)> = Vec::new();
-    let mut any_dx_tag = |s: &'static str, name: String, cols: &mut Vec<Expr>| {
-        match any_dx.iter().find(|(set, _)| *set == s) {
-            Some((_, first)) => second.push(col(first.as_str()).alias(name)),
-            None => {
-                cols.push(any_dx_in(vs, s, &dxc).alias(name.as_str()));
-                any_dx.push((s, name));
-            }
+    let mut any_dx_tag = |s: &'static str, name: String, cols: &mut Vec<Expr>| match any_dx
+        .iter()
+        .find(|(set, _)| *set == s)
+    {
+        Some((_, first)) => second.push(col(first.as_str()).alias(name)),
+        None => {
+            cols.push(any_dx_in(vs, s, &dxc).alias(name.as_str()));
+            any_dx.push((s, name));
         }
     };
     for (i, s) in needs.visit_dx.iter().enumerate() {

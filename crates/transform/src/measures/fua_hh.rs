@@ -207,14 +207,28 @@ mod tests {
     fn overdose_only_and_sud_visits_are_index_visits_from_age_13() {
         let c = ctx();
         let mut pe = adult();
-        pe.ed_visits = vec![ed(100, false, true), ed(140, true, false), ed(180, false, false)];
+        pe.ed_visits = vec![
+            ed(100, false, true),
+            ed(140, true, false),
+            ed(180, false, false),
+        ];
         let dates: Vec<i32> = eligible_population(&pe, &c).map(|e| e.date).collect();
-        assert_eq!(dates, [100, 140], "neither SUD nor overdose: not an index visit");
+        assert_eq!(
+            dates,
+            [100, 140],
+            "neither SUD nor overdose: not an index visit"
+        );
         let mut kid = pe.clone();
         kid.birth = day(1957, 4, 12); // 13 on 1970-04-12 = day 101, the day after the visit
-        assert_eq!(eligible_population(&kid, &c).next().map(|e| e.date), Some(140));
+        assert_eq!(
+            eligible_population(&kid, &c).next().map(|e| e.date),
+            Some(140)
+        );
         kid.birth = day(1957, 4, 11); // 13 on day 100
-        assert_eq!(eligible_population(&kid, &c).next().map(|e| e.date), Some(100));
+        assert_eq!(
+            eligible_population(&kid, &c).next().map(|e| e.date),
+            Some(100)
+        );
         pe.ed_visits = vec![ed(333, false, true), ed(334, false, true)];
         let dates: Vec<i32> = eligible_population(&pe, &c).map(|e| e.date).collect();
         assert_eq!(dates, [333], "MP end − 31 is the last index date");
@@ -230,11 +244,19 @@ mod tests {
         assert_eq!(numerator(&pe, &c, 100, 7), None, "day 8");
         assert_eq!(numerator(&pe, &c, 100, 30).map(|x| x.0), Some(108));
         pe.visits = vec![sud_visit(130, "substance_use_disorder")];
-        assert_eq!(numerator(&pe, &c, 100, 30).map(|x| x.0), Some(130), "day 30");
+        assert_eq!(
+            numerator(&pe, &c, 100, 30).map(|x| x.0),
+            Some(130),
+            "day 30"
+        );
         pe.visits = vec![sud_visit(131, "substance_use_disorder")];
         assert_eq!(numerator(&pe, &c, 100, 30), None, "day 31");
         pe.visits = vec![visit(101, false)];
-        assert_eq!(numerator(&pe, &c, 100, 30), None, "a visit without SUD/overdose dx");
+        assert_eq!(
+            numerator(&pe, &c, 100, 30),
+            None,
+            "a visit without SUD/overdose dx"
+        );
     }
 
     #[test]
@@ -242,10 +264,7 @@ mod tests {
         let c = ctx();
         let mut pe = adult();
         pe.dispensed = vec![("oud_buprenorphine", vec![fill(100)])];
-        assert_eq!(
-            numerator(&pe, &c, 100, 7),
-            Some((100, vec!["R100".into()]))
-        );
+        assert_eq!(numerator(&pe, &c, 100, 7), Some((100, vec!["R100".into()])));
         pe.visits = vec![sud_visit(100, "substance_use_disorder")];
         assert_eq!(
             numerator(&pe, &c, 100, 7),
@@ -256,7 +275,11 @@ mod tests {
             ("iet_aud_medication", vec![fill(99), fill(110)]),
             ("oud_methadone_hcpcs", vec![fill(106)]),
         ];
-        assert_eq!(numerator(&pe, &c, 100, 7).map(|x| x.0), Some(106), "E−1 does not count");
+        assert_eq!(
+            numerator(&pe, &c, 100, 7).map(|x| x.0),
+            Some(106),
+            "E−1 does not count"
+        );
         assert_eq!(numerator(&pe, &c, 107, 30).map(|x| x.0), Some(110));
     }
 
@@ -264,12 +287,21 @@ mod tests {
     fn overdose_visit_blocks_a_later_sud_visit_and_exclusions_apply() {
         let c = ctx();
         let mut pe = adult();
-        pe.ed_visits = vec![ed(100, false, true), ed(110, true, false), ed(131, true, false)];
+        pe.ed_visits = vec![
+            ed(100, false, true),
+            ed(110, true, false),
+            ed(131, true, false),
+        ];
         let rows = evaluate(&pe, &c);
         let dates: Vec<(&str, i32)> = rows.iter().map(|r| (r.measure, r.index_date)).collect();
         assert_eq!(
             dates,
-            [("fua_hh_7", 100), ("fua_hh_30", 100), ("fua_hh_7", 131), ("fua_hh_30", 131)]
+            [
+                ("fua_hh_7", 100),
+                ("fua_hh_30", 100),
+                ("fua_hh_7", 131),
+                ("fua_hh_30", 131)
+            ]
         );
         assert!(rows.iter().all(|r| r.status == Status::Open));
         assert_eq!(rows[1].due_date, 130);

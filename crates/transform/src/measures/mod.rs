@@ -16,8 +16,8 @@
 //! (`hba1c_poor`, `pcr_30`) `open` is the HEDIS numerator.
 
 pub mod cbp;
-pub mod fuh;
 pub mod fua_hh;
+pub mod fuh;
 pub mod fum_fua;
 pub mod hba1c;
 pub mod listing;

@@ -40,9 +40,15 @@ pub const MEDICATIONS: [(&str, &[&str]); 4] = [
     ("oud_ntx_oral", &["oud_naltrexone_oral"]),
     (
         "oud_ntx_lai",
-        &["oud_naltrexone_injectable", "oud_naltrexone_injectable_hcpcs"],
+        &[
+            "oud_naltrexone_injectable",
+            "oud_naltrexone_injectable_hcpcs",
+        ],
     ),
-    ("oud_methadone", &["oud_methadone_otp", "oud_methadone_hcpcs"]),
+    (
+        "oud_methadone",
+        &["oud_methadone_otp", "oud_methadone_hcpcs"],
+    ),
 ];
 
 /// Every OUD medication set (the total rate's numerator).
@@ -199,7 +205,10 @@ mod tests {
         gaps.coverage = vec![(0, 99), (140, 364)];
         assert!(eligible_population(&gaps, &c).is_some(), "one 40-day gap");
         gaps.coverage = vec![(0, 363)];
-        assert!(eligible_population(&gaps, &c).is_none(), "not covered on MP end");
+        assert!(
+            eligible_population(&gaps, &c).is_none(),
+            "not covered on MP end"
+        );
     }
 
     #[test]
@@ -212,8 +221,14 @@ mod tests {
             Some((364, vec!["R364".into()])),
             "the day before MP start does not count, MP end does"
         );
-        pe.dispensed = vec![("oud_buprenorphine", vec![fill(0)]), ("oud_naltrexone_oral", vec![])];
-        assert_eq!(numerator(&pe, &c, &["oud_buprenorphine"]).map(|x| x.0), Some(0));
+        pe.dispensed = vec![
+            ("oud_buprenorphine", vec![fill(0)]),
+            ("oud_naltrexone_oral", vec![]),
+        ];
+        assert_eq!(
+            numerator(&pe, &c, &["oud_buprenorphine"]).map(|x| x.0),
+            Some(0)
+        );
         assert_eq!(numerator(&pe, &c, &["oud_naltrexone_oral"]), None);
         pe.dispensed = vec![];
         assert_eq!(numerator(&pe, &c, ALL_MEDICATIONS), None);
@@ -232,7 +247,9 @@ mod tests {
         ];
         let rows = evaluate(&pe, &c);
         assert_eq!(rows.len(), 5);
-        assert!(rows.iter().all(|r| r.index_date == 364 && r.due_date == 364));
+        assert!(rows
+            .iter()
+            .all(|r| r.index_date == 364 && r.due_date == 364));
         assert!(rows.iter().all(|r| r.index_evidence == ["C1"]));
         assert_eq!(status(&rows, "oud"), (Status::Closed, Some(59)));
         assert_eq!(status(&rows, "oud_ntx_oral"), (Status::Closed, Some(59)));
