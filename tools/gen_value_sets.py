@@ -64,7 +64,21 @@ SETS = {
   "antipsychotic": [("ndc", "00000000001, 00000000002, 00000000003"),
                     ("hcpcs", "J0401, J1631, J2358, J2426, J2680, J2794")],
   "diabetes_medication": [("ndc", "00000000101, 00000000102, 00000000103")],
+  # OUD-HH and FUA-HH (docs/measures/oud.md §5, fua.md). The NDC sets (oud_buprenorphine,
+  # oud_naltrexone_oral, oud_naltrexone_injectable, oud_methadone_otp, iet_aud_medication)
+  # are cut from the FDA NDC Directory by tools/cut_oud_ndc.py, not written here.
+  "oud_diagnosis": [(ICD, "F11")],
+  "oud_buprenorphine_hcpcs": [("hcpcs", "J0570-J0575, J0577, J0578, Q9991, Q9992, G2068-G2070, G2072, G2079")],
+  "oud_naltrexone_injectable_hcpcs": [("hcpcs", "J2315, G2073")],
+  "oud_methadone_hcpcs": [("hcpcs", "H0020, S0109, G2067, G2078")],
 }
+
+# drug_overdose (fua.md): ICD-10-CM T36-T50 (poisoning by drugs, medicaments and biological
+# substances) whose 6th character, the intent, is 1 (accidental/unintentional), as 6-character
+# prefixes: category, 4th character 0-9 or A, B, Z (T50.A-, T50.B-, T50.Z- vaccines), 5th
+# character 0-9 or X. Prefixes that name no code in the tabular match nothing.
+SETS["drug_overdose"] = [(ICD, ", ".join(
+    f"T{cat}{c4}{c5}1" for cat in range(36, 51) for c4 in "0123456789ABZ" for c5 in "0123456789X"))]
 
 # SNOMED CT concepts (exact codes) for the same value sets: the codes the Synthea sample and the
 # OMOP Eunomia Synthea27Nj sample in shared/data use, plus the core Synthea disease-module codes

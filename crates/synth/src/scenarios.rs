@@ -19,7 +19,7 @@ use crate::person::{program_rules, ymd, Cond, Ctx};
 use crate::tables::{Clinical, EligibilityRow, Truth};
 
 /// Every scenario, by name. The generator cycles through them at random.
-pub const SCENARIOS: [&str; 37] = [
+pub const SCENARIOS: [&str; 42] = [
     "fuh_day7",
     "fuh_day8",
     "fuh_visit_on_discharge_day",
@@ -35,6 +35,11 @@ pub const SCENARIOS: [&str; 37] = [
     "fum_resulted_in_admission",
     "fua_closed_day7",
     "fua_open",
+    "fua_hh_overdose_pharmacotherapy",
+    "fua_hh_fill_day8",
+    "oud_buprenorphine_fill",
+    "oud_hcpcs_two_rates",
+    "oud_naloxone_only",
     "cbp_closed",
     "cbp_inpatient_reading_ignored",
     "cbp_no_reading",
@@ -58,6 +63,12 @@ pub const SCENARIOS: [&str; 37] = [
     "iet_initiated_engaged",
     "iet_day15_not_initiated",
 ];
+
+/// Real FDA NDC Directory package codes (2019-04-29): Suboxone 8 mg/2 mg sublingual film,
+/// acamprosate 333 mg delayed-release tablets, and a naloxone nasal spray (in no OUD set).
+const SUBOXONE_FILM: &str = "12496120803";
+const ACAMPROSATE: &str = "00093535286";
+const NALOXONE_SPRAY: &str = "69547035302";
 
 const OPEN: &str = "open";
 const CLOSED: &str = "closed";
@@ -131,6 +142,17 @@ impl Plan<'_, '_> {
         self.expect("iet_engage", d, engage, "", "IET engagement");
         self.expect(i, d, init, "", "IET initiation (cohort)");
         self.expect(e, d, engage, "", "IET engagement (cohort)");
+    }
+    /// The five OUD-HH rows (index MP end): `closed` for the total and each medication rate
+    /// in `closed`, `open` for the others.
+    fn oud_rows(&mut self, closed: &[&str]) {
+        let end = self.d(0, 12, 31);
+        let total = if closed.is_empty() { OPEN } else { CLOSED };
+        self.expect("oud", end, total, "", "OUD-HH total");
+        for m in ["oud_bup", "oud_ntx_oral", "oud_ntx_lai", "oud_methadone"] {
+            let s = if closed.contains(&m) { CLOSED } else { OPEN };
+            self.expect(m, end, s, "", "OUD-HH medication rate");
+        }
     }
     fn lab(&mut self, d: NaiveDate, code: &'static str, result: &str) {
         let id = format!("{}-L{:04}", self.cx.pid, self.cx.rows.lab.len() + 1);
@@ -359,6 +381,8 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.expect("fua_30", d, CLOSED, "", "H0001 on E+7");
             // The ED visit opens an IET episode; H0001 without an SUD diagnosis initiates nothing.
             plan.iet_rows(d, "alcohol", OPEN, OPEN);
+            plan.expect("fua_hh_7", d, CLOSED, "", "H0001 on E+7");
+            plan.expect("fua_hh_30", d, CLOSED, "", "H0001 on E+7");
         }
         "fua_open" => {
             plan.cx.ed_visit(d, "F11.20");
@@ -385,6 +409,47 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 .office_visit(day(14), "99213", "11", [Some("F10.20"), None, None]);
             plan.iet_rows(d, "alcohol", OPEN, OPEN);
             plan.conditions.push(Cond::Sud);
+            plan.expect("fua_hh_7", d, OPEN, "", "no follow-up");
+            plan.expect("fua_hh_30", d, OPEN, "", "no follow-up");
+            // The F11.20 of the ED line is an OUD diagnosis in the MP: OUD-HH, no medication.
+            plan.oud_rows(&[]);
+        }
+        "fua_hh_overdose_pharmacotherapy" => {
+            // An overdose-only ED visit (not a v1.3 FUA index) and a buprenorphine/naloxone
+            // fill on the ED date; no F11 diagnosis, so no OUD-HH row.
+            plan.cx.ed_visit(d, "T40.1X1A");
+            plan.cx.fill(d, SUBOXONE_FILM.into(), 30, 200, 400);
+            plan.expect("fua_hh_7", d, CLOSED, "", "buprenorphine fill on E");
+            plan.expect("fua_hh_30", d, CLOSED, "", "buprenorphine fill on E");
+        }
+        "fua_hh_fill_day8" => {
+            plan.cx.ed_visit(d, "F10.20");
+            plan.cx.fill(day(8), ACAMPROSATE.into(), 30, 40, 90);
+            plan.expect("fua_7", d, OPEN, "", "v1.3: fills do not count");
+            plan.expect("fua_30", d, OPEN, "", "v1.3: fills do not count");
+            plan.expect("fua_hh_7", d, OPEN, "", "acamprosate on E+8");
+            plan.expect("fua_hh_30", d, CLOSED, "", "acamprosate on E+8");
+        }
+        "oud_buprenorphine_fill" | "oud_hcpcs_two_rates" | "oud_naloxone_only" => {
+            plan.cx
+                .office_visit(d, "99213", "11", [Some("F11.20"), None, None]);
+            match name {
+                "oud_buprenorphine_fill" => {
+                    plan.cx.fill(day(20), SUBOXONE_FILM.into(), 30, 200, 400);
+                    plan.oud_rows(&["oud_bup"]);
+                }
+                "oud_hcpcs_two_rates" => {
+                    plan.cx
+                        .office_visit(day(10), "J2315", "11", [Some("F11.20"), None, None]);
+                    plan.cx
+                        .office_visit(day(40), "G2067", "58", [Some("F11.20"), None, None]);
+                    plan.oud_rows(&["oud_ntx_lai", "oud_methadone"]);
+                }
+                _ => {
+                    plan.cx.fill(day(5), NALOXONE_SPRAY.into(), 1, 60, 140);
+                    plan.oud_rows(&[]);
+                }
+            }
         }
         "cbp_closed" | "cbp_inpatient_reading_ignored" | "cbp_no_reading" | "cbp_esrd" => {
             let a = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));

@@ -93,6 +93,12 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "oud_buprenorphine",
     "oud_naltrexone_oral",
     "oud_naltrexone_injectable",
+    "oud_diagnosis",
+    "drug_overdose",
+    "oud_buprenorphine_hcpcs",
+    "oud_naltrexone_injectable_hcpcs",
+    "oud_methadone_otp",
+    "oud_methadone_hcpcs",
 );
 
 /// Canonical code-system names (§2).
@@ -647,6 +653,19 @@ mod tests {
         assert!(vs.contains("pregnancy", "icd-10-cm", "O9A12"));
         assert!(vs.contains("overweight", "icd-10-cm", "Z6830"));
         assert!(!vs.contains("overweight", "icd-10-cm", "Z6824"));
+        // Drug overdose: accidental intent (6th character 1) only, any 7th character.
+        assert!(vs.contains("drug_overdose", "icd-10-cm", "T401X1A"));
+        assert!(vs.contains("drug_overdose", "icd-10-cm", "T40411D"));
+        assert!(vs.contains("drug_overdose", "icd-10-cm", "T50Z11A"));
+        assert!(!vs.contains("drug_overdose", "icd-10-cm", "T402X5A"));
+        assert!(!vs.contains("drug_overdose", "icd-10-cm", "T402X2A"));
+        assert!(!vs.contains("drug_overdose", "icd-10-cm", "T511X1A"));
+        // Real NDCs: Suboxone film 8 mg/2 mg, Vivitrol; Butrans (pain) is not in the set.
+        assert!(vs.contains("oud_buprenorphine", "ndc", "12496120803"));
+        assert!(vs.contains("oud_naltrexone_injectable", "ndc", "65757030001"));
+        assert!(vs.contains("oud_methadone_hcpcs", "hcpcs", "H0020"));
+        assert!(!vs.contains("oud_buprenorphine_hcpcs", "hcpcs", "J0592"));
+        assert!(!vs.contains("oud_buprenorphine", "ndc", "59011075004"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! **ED visits** (§1): `ed_visit` — one row per (person, service date) with a line whose code
 //! (HCPCS, revenue, POS or bill type) is in `ed_visit`: `date`, `principal` (the
-//! principal-diagnosis tags of any ED line that date) and the `claim_ids` of those lines.
+//! principal-diagnosis tags of any ED line that date), `any_dx` (the ED-diagnosis tags: any
+//! diagnosis position of any ED line that date) and the `claim_ids` of those lines.
 
 use polars::prelude::*;
 
@@ -14,6 +15,8 @@ pub struct EdVisit {
     pub date: i32,
     /// Principal-diagnosis tags of any ED line that date ([`super::Needs::principal`] bits).
     pub principal: u64,
+    /// Any-diagnosis tags of any ED line that date ([`super::Needs::ed_dx`] bits).
+    pub any_dx: u64,
     /// The claims of the ED lines of that date, sorted.
     pub claim_ids: Vec<String>,
 }
@@ -24,6 +27,11 @@ pub fn table(b: &Build) -> LazyFrame {
         .into_iter()
         .map(|t| t.any(false))
         .collect();
+    aggs.extend(
+        tag_columns("edx", b.needs.ed_dx.len())
+            .into_iter()
+            .map(|t| t.any(false)),
+    );
     aggs.push(
         col("claim_id")
             .unique()
@@ -45,6 +53,7 @@ pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
     let ed = table(b).collect()?;
     let r = Rows { df: &ed };
     let tags = r.tags("pdx", b.needs.principal_dx.len())?;
+    let any_dx = r.tags("edx", b.needs.ed_dx.len())?;
     for (k, ((i, d), ids)) in r
         .idx("pidx")?
         .into_iter()
@@ -56,6 +65,7 @@ pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
             people[i as usize].ed_visits.push(EdVisit {
                 date: d,
                 principal: tags[k],
+                any_dx: any_dx[k],
                 claim_ids: ids,
             });
         }

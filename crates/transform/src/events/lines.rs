@@ -19,6 +19,8 @@
 //! | `vdx_i` | any diagnosis position in the `i`-th visit-diagnosis tag set |
 //! | `svc_i` | HCPCS in the `i`-th visit-service tag set |
 //! | `per_i` | any diagnosis position in the `i`-th period-diagnosis tag set |
+//! | `edx_i` | any diagnosis position in the `i`-th ED-diagnosis tag set |
+//! | `dxc_i` | a non-lab line (POS not `81`) with any diagnosis in the `i`-th diagnosed-claims set |
 
 use caregap_ingest::InputLayer;
 use polars::prelude::*;
@@ -30,6 +32,8 @@ use crate::value_sets::ValueSets;
 
 /// Bill-type classes (first two digits) of nonacute inpatient stays (§1).
 pub const NONACUTE_BILL_TYPES: [&str; 5] = ["21", "22", "18", "28", "86"];
+/// The place of service of an independent laboratory: its diagnoses do not make a diagnosis.
+pub const LAB_POS: &str = "81";
 /// Discharge statuses meaning the patient died (§1).
 pub const DEATH_STATUSES: [&str; 4] = ["20", "40", "41", "42"];
 
@@ -147,8 +151,28 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
             cols.push(principal_dx_in(vs, s).alias(tag_column("pdx", i)));
         }
     }
+    // Any-diagnosis tags of the visit, period and ED roles: a set declared in several roles
+    // is matched once and its column reused (the match runs over every diagnosis column).
+    let mut any_dx: Vec<(&str, String)> = Vec::new();
+    let mut any_dx_tag = |s: &'static str, name: String, cols: &mut Vec<Expr>| match any_dx
+        .iter()
+        .find(|(set, _)| *set == s)
+    {
+        Some((_, first)) => second.push(col(first.as_str()).alias(name)),
+        None => {
+            cols.push(any_dx_in(vs, s, &dxc).alias(name.as_str()));
+            any_dx.push((s, name));
+        }
+    };
     for (i, s) in needs.visit_dx.iter().enumerate() {
-        cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("vdx", i)));
+        any_dx_tag(s, tag_column("vdx", i), &mut cols);
+    }
+    for (i, s) in needs.period_dx.iter().enumerate() {
+        any_dx_tag(s, tag_column("per", i), &mut cols);
+    }
+    // Read on ED lines only (the `ed_visit` table filters to them before it aggregates).
+    for (i, s) in needs.ed_dx.iter().enumerate() {
+        any_dx_tag(s, tag_column("edx", i), &mut cols);
     }
     for (i, s) in needs.visit_services.iter().enumerate() {
         cols.push(
@@ -156,8 +180,16 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
                 .alias(tag_column("svc", i)),
         );
     }
-    for (i, s) in needs.period_dx.iter().enumerate() {
-        cols.push(any_dx_in(vs, s, &dxc).alias(tag_column("per", i)));
+    // Diagnosed-claims tags: any diagnosis, on a line that is not an independent lab's.
+    let lab = col("place_of_service_code")
+        .eq(lit(LAB_POS))
+        .fill_null(lit(false));
+    for (i, s) in needs.dx_claims.iter().enumerate() {
+        cols.push(
+            any_dx_in(vs, s, &dxc)
+                .and(lab.clone().not())
+                .alias(tag_column("dxc", i)),
+        );
     }
     input
         .lazy("medical_claim")
@@ -193,5 +225,7 @@ pub fn narrow(lines: LazyFrame, needs: &Needs) -> LazyFrame {
     keep.extend(tag_columns("vdx", needs.visit_dx.len()));
     keep.extend(tag_columns("svc", needs.visit_services.len()));
     keep.extend(tag_columns("per", needs.period_dx.len()));
+    keep.extend(tag_columns("edx", needs.ed_dx.len()));
+    keep.extend(tag_columns("dxc", needs.dx_claims.len()));
     lines.select(keep)
 }

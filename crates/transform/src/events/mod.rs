@@ -16,6 +16,7 @@
 //! | `hba1c_result`, `gmi_result`, `glycemic_test` | [`labs`] | HbA1c result; GMI result; glucose or HbA1c test |
 //! | `depression_line`, `depression_screen` | [`screening`] | CDF encounter, screen, follow-up or G-code line; person (bipolar, depression) |
 //! | `dispensing` | [`dispensing`] | fill or HCPCS line of a declared medication set |
+//! | `diagnosed` | [`diagnosed`] | person and declared diagnosis set, with its claims in the period |
 //! | `period_flags`, `condition_evidence` | [`diagnoses`] | person (hospice, period diagnoses); condition |
 //! | `coverage_span`, `health_home_span`, `outreach` | [`coverage`] | span; person |
 //! | `paid_by_person_month` | [`paid`] | person and calendar month |
@@ -27,6 +28,7 @@
 
 pub mod bp;
 pub mod coverage;
+pub mod diagnosed;
 pub mod diagnoses;
 pub mod dispensing;
 pub mod ed;
@@ -151,6 +153,9 @@ pub struct PersonEvents {
     pub depression_first: Option<i32>,
     /// Dispensings of each declared medication set, in [`Needs::dispensed`] order.
     pub dispensed: Vec<(&'static str, Vec<Dispensing>)>,
+    /// The declared diagnosed-claims sets the person has in the MP, with their claims
+    /// ([`diagnosed`]).
+    pub diagnosed: Vec<(&'static str, Vec<String>)>,
     /// Hospice evidence dated in the MP.
     pub hospice: bool,
     /// Period-diagnosis tags ([`Needs::period_dx`] bits).
@@ -260,6 +265,15 @@ impl PersonEvents {
             .find(|(s, _)| *s == set)
             .map(|(_, d)| d.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// The claims in the MP with a diagnosis in set `name` (declared in some measure's
+    /// `Uses::dx_claims`), when there are any.
+    pub fn diagnosed(&self, name: &str) -> Option<&[String]> {
+        self.diagnosed
+            .iter()
+            .find(|(s, _)| *s == name)
+            .map(|(_, ev)| ev.as_slice())
     }
 
     /// The evidence claims of condition `name` when the person has it.
@@ -431,6 +445,7 @@ pub fn build_person_events(
     screening::load(&b, &mut people)?;
     dispensing::load(&b, &mut people)?;
     sud::load(&b, &mut people)?;
+    diagnosed::load(&b, &mut people)?;
     diagnoses::load_conditions(&b, conditions, &mut people)?;
     coverage::load_outreach(eligibility, &mut people)?;
     paid::load(&b, paid, &mut people)?;

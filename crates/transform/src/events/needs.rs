@@ -25,12 +25,17 @@ pub enum Since {
 pub struct Uses {
     /// Sets tested against a stay's or an ED visit's principal diagnosis (diagnosis_code_1).
     pub principal_dx: &'static [&'static str],
+    /// Sets tested against any diagnosis position of an ED visit's lines (FUA-HH overdoses).
+    pub ed_dx: &'static [&'static str],
     /// Sets tested against any diagnosis position of a visit line.
     pub visit_dx: &'static [&'static str],
     /// Sets tested against a claim line's HCPCS code; a line in one is a visit event.
     pub visit_services: &'static [&'static str],
     /// Sets tested against any diagnosis position of any line dated in the period.
     pub period_dx: &'static [&'static str],
+    /// Sets tested against any diagnosis position of a non-lab line (place of service not
+    /// `81`) dated in the period; the person gets the claims that match ([`super::diagnosed`]).
+    pub dx_claims: &'static [&'static str],
     /// Conditions (§3) whose presence and evidence claims the family reads.
     pub conditions: &'static [&'static str],
     /// Medication sets whose dispensings (pharmacy NDC / RxNorm, medical HCPCS) it reads.
@@ -43,12 +48,16 @@ pub struct Uses {
 pub struct Needs {
     /// Principal-diagnosis tags of stays and ED visits.
     pub principal_dx: Vec<&'static str>,
+    /// Any-diagnosis tags of ED visits.
+    pub ed_dx: Vec<&'static str>,
     /// Any-diagnosis tags of visits.
     pub visit_dx: Vec<&'static str>,
     /// Service (HCPCS) tags of visits.
     pub visit_services: Vec<&'static str>,
     /// Any-diagnosis-in-the-period tags of a person.
     pub period_dx: Vec<&'static str>,
+    /// Diagnosis sets whose matching claims in the period a person carries.
+    pub dx_claims: Vec<&'static str>,
     /// Conditions with evidence.
     pub conditions: Vec<&'static str>,
     /// Dispensed medication sets and their windows.
@@ -59,9 +68,11 @@ impl Uses {
     /// Nothing from the event tables beyond what every measure gets.
     pub const NONE: Uses = Uses {
         principal_dx: &[],
+        ed_dx: &[],
         visit_dx: &[],
         visit_services: &[],
         period_dx: &[],
+        dx_claims: &[],
         conditions: &[],
         dispensed: &[],
     };
@@ -91,9 +102,11 @@ impl Needs {
         let mut n = Needs::default();
         for u in uses {
             push_all(&mut n.principal_dx, u.principal_dx);
+            push_all(&mut n.ed_dx, u.ed_dx);
             push_all(&mut n.visit_dx, u.visit_dx);
             push_all(&mut n.visit_services, u.visit_services);
             push_all(&mut n.period_dx, u.period_dx);
+            push_all(&mut n.dx_claims, u.dx_claims);
             push_all(&mut n.conditions, u.conditions);
             for d in u.dispensed {
                 if !n.dispensed.iter().any(|(s, _)| *s == d.0) {
@@ -103,6 +116,7 @@ impl Needs {
         }
         for role in [
             &n.principal_dx,
+            &n.ed_dx,
             &n.visit_dx,
             &n.visit_services,
             &n.period_dx,
@@ -115,6 +129,11 @@ impl Needs {
     /// The tag bit of principal-diagnosis set `name`.
     pub fn principal(&self, name: &str) -> u64 {
         bit("principal-diagnosis", &self.principal_dx, name)
+    }
+
+    /// The tag bit of ED-visit any-diagnosis set `name`.
+    pub fn ed_dx(&self, name: &str) -> u64 {
+        bit("ED-diagnosis", &self.ed_dx, name)
     }
 
     /// The tag bit of visit any-diagnosis set `name`.
@@ -136,9 +155,11 @@ impl Needs {
     pub fn value_sets(&self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = Vec::new();
         push_all(&mut v, &self.principal_dx);
+        push_all(&mut v, &self.ed_dx);
         push_all(&mut v, &self.visit_dx);
         push_all(&mut v, &self.visit_services);
         push_all(&mut v, &self.period_dx);
+        push_all(&mut v, &self.dx_claims);
         push_all(&mut v, &self.conditions);
         let meds: Vec<&'static str> = self.dispensed.iter().map(|d| d.0).collect();
         push_all(&mut v, &meds);

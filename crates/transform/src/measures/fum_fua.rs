@@ -233,6 +233,7 @@ mod tests {
         EdVisit {
             date,
             principal: principal(set),
+            any_dx: 0,
             claim_ids: vec![format!("E{date}")],
         }
     }

@@ -168,6 +168,8 @@ mod tests {
                 "fum_30",
                 "fua_7",
                 "fua_30",
+                "fua_hh_7",
+                "fua_hh_30",
                 "cbp",
                 "hba1c_poor",
                 "gsd_lt8",
@@ -183,6 +185,11 @@ mod tests {
                 "iet_engage_opioid",
                 "iet_init_other",
                 "iet_engage_other",
+                "oud",
+                "oud_bup",
+                "oud_ntx_oral",
+                "oud_ntx_lai",
+                "oud_methadone",
                 "iu",
                 "aif"
             ]

@@ -18,6 +18,7 @@
 pub mod aif;
 pub mod cbp;
 pub mod cdf;
+pub mod fua_hh;
 pub mod fuh;
 pub mod fum_fua;
 pub mod gsd;
@@ -26,6 +27,7 @@ pub mod iet;
 pub mod iu;
 pub mod listing;
 pub mod months;
+pub mod oud;
 pub mod pcr;
 pub mod ssd;
 pub mod tcm;
@@ -239,6 +241,7 @@ pub static REGISTRY: &[&Family] = &[
     &fuh::FAMILY,
     &tcm::FAMILY,
     &fum_fua::FAMILY,
+    &fua_hh::FAMILY,
     &cbp::FAMILY,
     &hba1c::FAMILY,
     &gsd::FAMILY,
@@ -246,6 +249,7 @@ pub static REGISTRY: &[&Family] = &[
     &pcr::FAMILY,
     &cdf::FAMILY,
     &iet::FAMILY,
+    &oud::FAMILY,
     &iu::FAMILY,
     &aif::FAMILY,
 ];
