@@ -389,6 +389,10 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.expect("fua_7", d, OPEN, "", "no follow-up");
             plan.expect("fua_30", d, OPEN, "", "no follow-up");
             plan.iet_rows(d, "opioid", OPEN, OPEN);
+            plan.expect("fua_hh_7", d, OPEN, "", "no follow-up");
+            plan.expect("fua_hh_30", d, OPEN, "", "no follow-up");
+            // The F11.20 of the ED line is an OUD diagnosis in the MP: OUD-HH, no medication.
+            plan.oud_rows(&[]);
         }
         "iet_initiated_engaged" => {
             // An OUD office visit, then buprenorphine/naloxone fills on D+3 (initiation) and
@@ -409,10 +413,6 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 .office_visit(day(14), "99213", "11", [Some("F10.20"), None, None]);
             plan.iet_rows(d, "alcohol", OPEN, OPEN);
             plan.conditions.push(Cond::Sud);
-            plan.expect("fua_hh_7", d, OPEN, "", "no follow-up");
-            plan.expect("fua_hh_30", d, OPEN, "", "no follow-up");
-            // The F11.20 of the ED line is an OUD diagnosis in the MP: OUD-HH, no medication.
-            plan.oud_rows(&[]);
         }
         "fua_hh_overdose_pharmacotherapy" => {
             // An overdose-only ED visit (not a v1.3 FUA index) and a buprenorphine/naloxone
