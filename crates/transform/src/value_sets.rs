@@ -64,6 +64,17 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "tobacco_status",
     "antipsychotic",
     "diabetes_medication",
+    "col_colonoscopy",
+    "col_sigmoidoscopy",
+    "col_ct_colonography",
+    "col_fit_dna",
+    "col_fobt",
+    "colorectal_cancer",
+    "total_colectomy",
+    "palliative_care",
+    "frailty",
+    "advanced_illness",
+    "dementia_medication",
 );
 
 /// Canonical code-system names (§2).
@@ -79,7 +90,29 @@ pub const CODE_SYSTEMS: &[&str] = &[
     "ndc",
     "rxnorm",
     "text",
+    "icd-10-pcs",
 ];
+
+/// The sets whose ICD-10-PCS codes some rule reads (matched against `procedure_code_1…25`,
+/// docs/measures/col.md §4, §8). ICD-10-PCS codes of any other set are skipped and counted, as
+/// before, because nothing would ever match them.
+pub const PROCEDURE_SETS: &[&str] = &[
+    "col_colonoscopy",
+    "col_sigmoidoscopy",
+    "col_ct_colonography",
+    "col_fit_dna",
+    "col_fobt",
+    "total_colectomy",
+    "colorectal_cancer",
+    "palliative_care",
+    "frailty",
+    "advanced_illness",
+];
+
+/// Whether codes of `system` are matched for `set` (ICD-10-PCS only for [`PROCEDURE_SETS`]).
+pub fn system_read_for(set: &str, system: &str) -> bool {
+    system != "icd-10-pcs" || PROCEDURE_SETS.contains(&set)
+}
 
 /// Every value set in force: name → code system → codes (normalised).
 #[derive(Debug, Clone)]
@@ -325,7 +358,23 @@ impl ValueSets {
                 },
             };
             let raw_system = raw_system.ok_or_else(|| bad(row, &system_col, "missing".into()))?;
-            let system = match code_systems::resolve(raw_system) {
+            let resolved = match code_systems::resolve(raw_system) {
+                // ICD-10-PCS is matched only in the sets whose procedure codes a rule reads.
+                Some(CodeSystemName::Matched(s))
+                    if !targets.iter().any(|t| system_read_for(t, s)) =>
+                {
+                    Some(CodeSystemName::Unmatched(s))
+                }
+                r => r,
+            };
+            let targets: Vec<String> = match resolved {
+                Some(CodeSystemName::Matched(s)) => targets
+                    .into_iter()
+                    .filter(|t| system_read_for(t, s))
+                    .collect(),
+                _ => targets,
+            };
+            let system = match resolved {
                 Some(CodeSystemName::Matched(s)) => s,
                 Some(CodeSystemName::Unmatched(s)) => {
                     *report.skipped_systems.entry(s.to_string()).or_default() += 1;

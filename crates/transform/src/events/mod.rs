@@ -14,6 +14,7 @@
 //! | `bp_reading` | [`bp`] | BP observation or CPT II line in the period |
 //! | `hba1c_result`, `glycemic_test` | [`labs`] | HbA1c result; glucose or HbA1c test |
 //! | `dispensing` | [`dispensing`] | fill or HCPCS line of a declared medication set |
+//! | `coded_event` | [`coded`] | claim line, observation or lab result with a code of a declared set, inside its reach |
 //! | `period_flags`, `condition_evidence` | [`diagnoses`] | person (hospice, period diagnoses); condition |
 //! | `coverage_span`, `health_home_span`, `outreach` | [`coverage`] | span; person |
 //! | `paid_by_person_month` | [`paid`] | person and calendar month |
@@ -23,6 +24,7 @@
 //! person at a time, which is also what makes the person the unit of partition.
 
 pub mod bp;
+pub mod coded;
 pub mod coverage;
 pub mod diagnoses;
 pub mod dispensing;
@@ -41,10 +43,11 @@ use crate::params::{date_lit, Params};
 use crate::value_sets::ValueSets;
 
 pub use bp::BpReading;
+pub use coded::Coded;
 pub use dispensing::Dispensing;
 pub use ed::EdVisit;
 pub use labs::Hba1c;
-pub use needs::{Needs, Since, Uses};
+pub use needs::{Needs, Reach, Since, Uses};
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
 pub use stays::{merge_stays, Stay, StayComponent};
 pub use visits::Visit;
@@ -124,6 +127,9 @@ pub struct PersonEvents {
     pub outreach: bool,
     /// Paid amounts by calendar month (`month_index`), sorted by month.
     pub paid: Vec<MonthPaid>,
+    /// Coded events of each declared set, in [`Needs::coded`] order, by date ([`coded`]);
+    /// empty when the person has none of any set.
+    pub coded: Vec<(&'static str, Vec<Coded>)>,
 }
 
 impl PersonEvents {
@@ -194,6 +200,15 @@ impl PersonEvents {
     /// The dispensings of medication set `set` (declared in some measure's `Uses`).
     pub fn dispensed(&self, set: &str) -> &[Dispensing] {
         self.dispensed
+            .iter()
+            .find(|(s, _)| *s == set)
+            .map(|(_, d)| d.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The coded events of set `set` (declared in some measure's [`Uses::coded`]), by date.
+    pub fn coded(&self, set: &str) -> &[Coded] {
+        self.coded
             .iter()
             .find(|(s, _)| *s == set)
             .map(|(_, d)| d.as_slice())
@@ -366,6 +381,7 @@ pub fn build_person_events(
     bp::load(&b, &mut people)?;
     labs::load(&b, &mut people)?;
     dispensing::load(&b, &mut people)?;
+    coded::load(&b, &mut people)?;
     diagnoses::load_conditions(&b, conditions, &mut people)?;
     coverage::load_outreach(eligibility, &mut people)?;
     paid::load(&b, paid, &mut people)?;

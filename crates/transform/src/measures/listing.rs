@@ -171,7 +171,8 @@ mod tests {
                 "cbp",
                 "hba1c_poor",
                 "ssd",
-                "pcr_30"
+                "pcr_30",
+                "col"
             ]
         );
         let inverse: Vec<&str> = e

@@ -16,6 +16,7 @@
 //! (`hba1c_poor`, `pcr_30`) `open` is the HEDIS numerator.
 
 pub mod cbp;
+pub mod col;
 pub mod fuh;
 pub mod fum_fua;
 pub mod hba1c;
@@ -76,6 +77,16 @@ pub mod reason {
     pub const PREGNANCY: &str = "pregnancy";
     /// SSD: diabetes (condition or medication).
     pub const DIABETES: &str = "diabetes";
+    /// COL: death in the measurement period (`PersonEvents::death`).
+    pub const DEATH_IN_PERIOD: &str = "death";
+    /// COL: colorectal cancer on or before the MP end, any time in the input.
+    pub const COLORECTAL_CANCER: &str = "colorectal cancer";
+    /// COL: total colectomy on or before the MP end, any time in the input.
+    pub const TOTAL_COLECTOMY: &str = "total colectomy";
+    /// COL (and GSD): palliative care in the measurement period.
+    pub const PALLIATIVE_CARE: &str = "palliative care";
+    /// COL (and GSD): 66 and older with frailty and advanced illness.
+    pub const FRAILTY_ADVANCED_ILLNESS: &str = "frailty and advanced illness";
 }
 
 /// What a measure counts: one row per index event, one per person, or a rate of events.
@@ -221,6 +232,7 @@ pub static REGISTRY: &[&Family] = &[
     &hba1c::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
+    &col::FAMILY,
 ];
 
 /// Every measure, in report order.
@@ -282,6 +294,11 @@ pub struct Context {
     pub period: Period,
     /// The tags every event carries, by role.
     pub needs: Needs,
+    /// The first day the input's history is complete from (docs/measures/col.md §6): the
+    /// `--history-start` parameter, else the earliest medical_claim service date
+    /// ([`Context::with_history_from`]); none: unknown (an input without claims), read as
+    /// complete.
+    pub history_start: Option<i32>,
 }
 
 impl Context {
@@ -290,7 +307,17 @@ impl Context {
         Context {
             period: Period::new(p),
             needs: needs(),
+            history_start: p.history_start.map(epoch_days),
         }
+    }
+
+    /// This context with the history start taken from `earliest` (the earliest medical_claim
+    /// service date of the input) when the run gave no `--history-start`.
+    pub fn with_history_from(mut self, earliest: Option<NaiveDate>) -> Self {
+        if self.history_start.is_none() {
+            self.history_start = earliest.map(epoch_days);
+        }
+        self
     }
 }
 
