@@ -843,12 +843,12 @@ Mammography,1.2.7,2025,77067,Screening mammography,CPT,2.16.840.1.113883.6.12,20
     #[test]
     fn export_with_nothing_mapped_is_an_error() {
         let e = apply(&format!(
-            "{NCQA_HEADER}Mammography,1,2025,77067,M,CPT,,\nColonoscopy,1,2025,45378,C,CPT,,\n"
+            "{NCQA_HEADER}Mammography,1,2025,77067,M,CPT,,\nCervical Cytology Lab Test,1,2025,88141,C,CPT,,\n"
         ))
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("none of its 2 value set(s)") && e.contains("`Colonoscopy`"),
+            e.contains("none of its 2 value set(s)") && e.contains("`Cervical Cytology Lab Test`"),
             "{e}"
         );
     }
@@ -870,6 +870,23 @@ Mammography,1.2.7,2025,77067,Screening mammography,CPT,2.16.840.1.113883.6.12,20
             .unwrap();
         assert!(vs.contains("hospice", "bill_type", "812"));
         assert_eq!(vs.reports()[0].skipped_systems.get("icd-10-pcs"), Some(&1));
+    }
+
+    #[test]
+    fn icd_10_pcs_is_matched_only_in_procedure_sets() {
+        let vs = apply(&format!(
+            "{NCQA_HEADER}Total Colectomy,1,2025,0DTE0ZZ,x,ICD10PCS,,\nTotal Colectomy,1,2025,44150,x,CPT,,\nElectroconvulsive Therapy,1,2025,GZB0ZZZ,ECT,ICD10PCS,,\nElectroconvulsive Therapy,1,2025,90870,ECT,CPT,,\n"
+        ))
+        .unwrap();
+        assert!(vs.contains("total_colectomy", "icd-10-pcs", "0DTE0ZZ"));
+        assert!(vs.contains("total_colectomy", "hcpcs", "44150"));
+        assert!(!vs.contains("mh_visit", "icd-10-pcs", "GZB0ZZZ"));
+        assert_eq!(vs.reports()[0].skipped_systems.get("icd-10-pcs"), Some(&1));
+        let shipped = ValueSets::shipped();
+        assert!(shipped.contains("total_colectomy", "icd-10-pcs", "0DTE4ZZ"));
+        assert!(shipped.contains("col_fobt", "loinc", "2335-8"));
+        assert!(shipped.contains("colorectal_cancer", "icd-10-cm", "C189"));
+        assert!(shipped.codes("frailty", "icd-10-cm").is_empty());
     }
 
     #[test]

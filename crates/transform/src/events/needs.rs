@@ -206,6 +206,30 @@ mod tests {
     }
 
     #[test]
+    fn a_coded_set_keeps_the_widest_reach_declared() {
+        let a = Uses {
+            coded: &[("palliative_care", Reach::Years(0))],
+            ..Default::default()
+        };
+        let b = Uses {
+            coded: &[
+                ("colorectal_cancer", Reach::AnyTime),
+                ("palliative_care", Reach::Years(1)),
+            ],
+            ..Default::default()
+        };
+        let n = Needs::of([&a, &b]);
+        assert_eq!(
+            n.coded,
+            [
+                ("palliative_care", Reach::Years(1)),
+                ("colorectal_cancer", Reach::AnyTime)
+            ]
+        );
+        assert!(Reach::AnyTime > Reach::Years(9));
+    }
+
+    #[test]
     #[should_panic(expected = "`hypertensoin` is not declared")]
     fn an_undeclared_tag_is_a_loud_error() {
         let n = Needs::of([&Uses {
