@@ -229,7 +229,9 @@ pub fn col_facts(facts: &caregap_scaleout::PartialFacts, p: &Params, vs: &ValueS
         ),
         history_start: h,
         history_short_rows: facts.history_short_rows,
-        frailty_exclusion: if has("frailty") && (has("advanced_illness") || has("dementia_medication")) {
+        frailty_exclusion: if has("frailty")
+            && (has("advanced_illness") || has("dementia_medication"))
+        {
             "active"
         } else {
             "inactive (value sets empty)"
@@ -243,11 +245,12 @@ pub fn history_warning(facts: &caregap_scaleout::PartialFacts, p: &Params) -> Op
         return None;
     }
     let h = history_start(facts, p)?;
-    let short: Vec<String> = caregap_transform::measures::col::lookbacks(p.period_start, Some(h.date))
-        .into_iter()
-        .filter(|l| l.short)
-        .map(|l| format!("{} look-back needs {}", l.modality, l.window_start))
-        .collect();
+    let short: Vec<String> =
+        caregap_transform::measures::col::lookbacks(p.period_start, Some(h.date))
+            .into_iter()
+            .filter(|l| l.short)
+            .map(|l| format!("{} look-back needs {}", l.modality, l.window_start))
+            .collect();
     Some(format!(
         "warning: col: input history starts {} ({}); {}: {} open col row(s) may be open only for lack of history (the rate is a lower bound; give --history-start when the input is complete from an earlier date)",
         h.date,

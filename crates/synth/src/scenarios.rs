@@ -443,14 +443,26 @@ pub(crate) fn plant(cx: &mut Ctx) {
             plan.cx
                 .office_visit(c, "45378", "22", [Some("Z12.11"), None, None]);
             let end = plan.d(0, 12, 31);
-            plan.expect("col", end, CLOSED, "", "colonoscopy in the MP or the 9 years before");
+            plan.expect(
+                "col",
+                end,
+                CLOSED,
+                "",
+                "colonoscopy in the MP or the 9 years before",
+            );
         }
         "col_fit_dna_closed" => {
             let c = plan.cx.day_between(plan.d(-2, 1, 1), plan.d(-1, 12, 31));
             plan.cx
                 .office_visit(c, "81528", "81", [Some("Z12.11"), None, None]);
             let end = plan.d(0, 12, 31);
-            plan.expect("col", end, CLOSED, "", "sDNA-FIT in the 2 years before the MP");
+            plan.expect(
+                "col",
+                end,
+                CLOSED,
+                "",
+                "sDNA-FIT in the 2 years before the MP",
+            );
         }
         "col_fobt_year_before_open" => {
             let c = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));

@@ -19,7 +19,9 @@ use polars::prelude::*;
 use super::lines::any_dx_in;
 use super::needs::Reach;
 use super::{Build, PersonEvents, Rows};
-use crate::claims::{is_acute_stay_line, procedure_columns_in_use, procedure_type_is_pcs, service_date};
+use crate::claims::{
+    is_acute_stay_line, procedure_columns_in_use, procedure_type_is_pcs, service_date,
+};
 use crate::params::{date_lit, epoch_days};
 
 /// A coded event.
@@ -58,9 +60,7 @@ fn column(i: usize) -> String {
 fn in_reach(b: &Build, i: usize, r: Reach) -> Expr {
     let hit = col(column(i));
     match r {
-        Reach::Years(n) => hit.and(
-            col("date").gt_eq(date_lit(years_before(b.p.period_start, n))),
-        ),
+        Reach::Years(n) => hit.and(col("date").gt_eq(date_lit(years_before(b.p.period_start, n)))),
         Reach::AnyTime => hit,
     }
 }
@@ -77,7 +77,9 @@ fn claim_rows(b: &Build) -> LazyFrame {
         is_acute_stay_line().alias("acute"),
     ];
     for (i, (set, _)) in b.needs.coded.iter().enumerate() {
-        let mut m = vs.matches(set, "hcpcs", col("hcpcs_code")).or(any_dx_in(vs, set, &dxc));
+        let mut m = vs
+            .matches(set, "hcpcs", col("hcpcs_code"))
+            .or(any_dx_in(vs, set, &dxc));
         let codes = vs.codes(set, "icd-10-pcs");
         if !codes.is_empty() && !pcs.is_empty() {
             let any = pcs
@@ -127,8 +129,8 @@ pub fn table(b: &Build) -> PolarsResult<LazyFrame> {
         .map(|(i, (_, r))| in_reach(b, i, *r))
         .reduce(|a, b| a.or(b))
         .unwrap_or(lit(false));
-    let rows = concat(parts, UnionArgs::default())?
-        .filter(col("date").lt_eq(b.mp_end.clone()).and(keep));
+    let rows =
+        concat(parts, UnionArgs::default())?.filter(col("date").lt_eq(b.mp_end.clone()).and(keep));
     Ok(b.with_pidx(rows)
         .sort(["pidx", "date", "id"], Default::default()))
 }
@@ -160,7 +162,12 @@ pub fn load(b: &Build, people: &mut [PersonEvents]) -> PolarsResult<()> {
         let Some(d) = d else { continue };
         let pe = &mut people[i as usize];
         if pe.coded.is_empty() {
-            pe.coded = b.needs.coded.iter().map(|(s, _)| (*s, Vec::new())).collect();
+            pe.coded = b
+                .needs
+                .coded
+                .iter()
+                .map(|(s, _)| (*s, Vec::new()))
+                .collect();
         }
         for (j, start) in starts.iter().enumerate() {
             if hits[j][k] && start.is_none_or(|s| d >= s) {

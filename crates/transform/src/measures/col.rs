@@ -103,7 +103,11 @@ fn dated_in(events: &[Coded], a: i32, b: i32) -> impl Iterator<Item = &Coded> {
 /// dispensing from the look-back start (default MP start − 1 year) to the MP end.
 pub fn frail_with_advanced_illness(pe: &PersonEvents, ctx: &Context) -> bool {
     let p = &ctx.period;
-    if pe.age_on(p.end) < 66 || dated_in(pe.coded("frailty"), p.start, p.end).next().is_none() {
+    if pe.age_on(p.end) < 66
+        || dated_in(pe.coded("frailty"), p.start, p.end)
+            .next()
+            .is_none()
+    {
         return false;
     }
     let from = epoch_days(minus_one_year(from_epoch_days(p.start)));
@@ -111,7 +115,9 @@ pub fn frail_with_advanced_illness(pe: &PersonEvents, ctx: &Context) -> bool {
     let mut dates: Vec<i32> = ai.iter().filter(|e| !e.acute).map(|e| e.date).collect();
     dates.sort_unstable();
     dates.dedup();
-    dates.len() >= 2 || ai.iter().any(|e| e.acute) || !pe.dispensed("dementia_medication").is_empty()
+    dates.len() >= 2
+        || ai.iter().any(|e| e.acute)
+        || !pe.dispensed("dementia_medication").is_empty()
 }
 
 /// **Exclusions**, in order (§3; hospice, first of all, is applied to every measure by
@@ -123,11 +129,18 @@ pub fn exclusions(pe: &PersonEvents, ctx: &Context) -> Option<&'static str> {
     let p = &ctx.period;
     if pe.death.is_some_and(|d| d >= p.start && d <= p.end) {
         Some(reason::DEATH_IN_PERIOD)
-    } else if pe.coded("colorectal_cancer").iter().any(|e| e.date <= p.end) {
+    } else if pe
+        .coded("colorectal_cancer")
+        .iter()
+        .any(|e| e.date <= p.end)
+    {
         Some(reason::COLORECTAL_CANCER)
     } else if pe.coded("total_colectomy").iter().any(|e| e.date <= p.end) {
         Some(reason::TOTAL_COLECTOMY)
-    } else if dated_in(pe.coded("palliative_care"), p.start, p.end).next().is_some() {
+    } else if dated_in(pe.coded("palliative_care"), p.start, p.end)
+        .next()
+        .is_some()
+    {
         Some(reason::PALLIATIVE_CARE)
     } else if frail_with_advanced_illness(pe, ctx) {
         Some(reason::FRAILTY_ADVANCED_ILLNESS)
@@ -327,7 +340,11 @@ mod tests {
                 "{set} one day before its window"
             );
             assert_eq!(numerator(&with(set, &[364]), &c).map(|x| x.0), Some(364));
-            assert_eq!(numerator(&with(set, &[365]), &c), None, "{set} after the MP");
+            assert_eq!(
+                numerator(&with(set, &[365]), &c),
+                None,
+                "{set} after the MP"
+            );
         }
     }
 
@@ -364,7 +381,10 @@ mod tests {
         assert_eq!(exclusions(&pe, &c), Some("total colectomy"));
         pe.coded.remove(1);
         assert_eq!(exclusions(&pe, &c), Some("palliative care"));
-        assert_eq!(status(&pe, &c), Some((Status::Excluded, Some("palliative care"))));
+        assert_eq!(
+            status(&pe, &c),
+            Some((Status::Excluded, Some("palliative care")))
+        );
         pe.coded[1].1[0].date = -1; // palliative care before the MP does not exclude
         assert_eq!(exclusions(&pe, &c), None);
         assert_eq!(status(&pe, &c), Some((Status::Closed, None)));
@@ -373,9 +393,15 @@ mod tests {
     #[test]
     fn lifetime_exclusions_count_only_on_or_before_the_period_end() {
         let c = ctx();
-        assert_eq!(exclusions(&with("colorectal_cancer", &[364]), &c), Some("colorectal cancer"));
+        assert_eq!(
+            exclusions(&with("colorectal_cancer", &[364]), &c),
+            Some("colorectal cancer")
+        );
         assert_eq!(exclusions(&with("colorectal_cancer", &[365]), &c), None);
-        assert_eq!(exclusions(&with("total_colectomy", &[364]), &c), Some("total colectomy"));
+        assert_eq!(
+            exclusions(&with("total_colectomy", &[364]), &c),
+            Some("total colectomy")
+        );
         assert_eq!(exclusions(&with("total_colectomy", &[365]), &c), None);
     }
 
@@ -386,7 +412,10 @@ mod tests {
         pe.birth = day(1904, 12, 31); // 66 on 1970-12-31
         pe.coded = vec![
             ("frailty", vec![ev(50)]),
-            ("advanced_illness", vec![ev(day(1969, 1, 1)), ev(day(1969, 6, 1))]),
+            (
+                "advanced_illness",
+                vec![ev(day(1969, 1, 1)), ev(day(1969, 6, 1))],
+            ),
         ];
         assert_eq!(exclusions(&pe, &c), Some("frailty and advanced illness"));
         // 65: not excluded.
@@ -415,7 +444,10 @@ mod tests {
         let pe = member();
         assert!(!evaluate(&pe, &c)[0].history_short, "history unknown");
         c.history_start = Some(day(1961, 1, 1));
-        assert!(!evaluate(&pe, &c)[0].history_short, "reaches the colonoscopy window");
+        assert!(
+            !evaluate(&pe, &c)[0].history_short,
+            "reaches the colonoscopy window"
+        );
         c.history_start = Some(day(1961, 1, 2));
         assert!(evaluate(&pe, &c)[0].history_short, "one day short");
         let closed = with("col_fobt", &[10]);
@@ -440,7 +472,9 @@ mod tests {
             ]
         );
         assert_eq!(l[0].window_start, d(2017, 1, 1));
-        assert!(lookbacks(d(2026, 1, 1), Some(d(2017, 1, 1))).iter().all(|x| !x.short));
+        assert!(lookbacks(d(2026, 1, 1), Some(d(2017, 1, 1)))
+            .iter()
+            .all(|x| !x.short));
         assert!(lookbacks(d(2026, 1, 1), None).iter().all(|x| !x.short));
     }
 }
