@@ -57,6 +57,16 @@ impl Layer {
         if let Some(d) = self.text("lookback_start") {
             params.lookback_start = parse_date("lookback_start", &d)?;
         }
+        if let Some(d) = self.text("history_start") {
+            let d = parse_date("history_start", &d)?;
+            if d > params.period_end {
+                bail!(UsageError(format!(
+                    "history_start (--history-start) {d} is after the period end {}: it is the first day the input is complete from",
+                    params.period_end
+                )));
+            }
+            params.history_start = Some(d);
+        }
         check_dates(&params)?;
         let params =
             params.with_coverage_types(self.list("coverage_types").expect("a declared default"));

@@ -158,6 +158,8 @@ pub struct Manifest {
     pub coverage_check: CoverageCheck,
     /// Rows read, rejected and orphaned, and other data-quality figures.
     pub data_quality: DataQuality,
+    /// Facts of single measures (the COL history start and look-backs).
+    pub measures: MeasureFacts,
     /// Seconds, rows and peak memory per stage, in order.
     pub timings: Vec<StageTiming>,
     /// Rows per output.
@@ -174,6 +176,98 @@ pub struct CoreSetInfo {
     /// The ZIP → urban/rural file of the geography stratum (`--geography`); null: every
     /// person's geography is `unknown`.
     pub geography_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+/// Facts of single measures, for the manifest.
+pub struct MeasureFacts {
+    /// COL (docs/measures/col.md §3, §6).
+    pub col: ColFacts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+/// COL's history start, look-backs and exclusion state (docs/measures/col.md §3, §6).
+pub struct ColFacts {
+    /// The first day the input's history is taken to be complete from; null: the input has
+    /// no medical claims and no `--history-start` was given.
+    pub history_start: Option<HistoryStart>,
+    /// Every modality's window start and whether the history reaches it.
+    pub lookback: Vec<caregap_transform::measures::col::Lookback>,
+    /// Open `col` rows flagged `history_short`.
+    pub history_short_rows: u64,
+    /// `active`, or `inactive (value sets empty)` while `frailty` or both `advanced_illness`
+    /// and `dementia_medication` have no codes.
+    pub frailty_exclusion: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+/// The history start and where it came from.
+pub struct HistoryStart {
+    /// The date.
+    pub date: chrono::NaiveDate,
+    /// `parameter` (`--history-start`) or `earliest medical_claim service date`.
+    pub source: &'static str,
+}
+
+/// The history start of a run (docs/measures/col.md §6.1): `--history-start`, else the
+/// earliest medical_claim service date of the input (of every bucket, after a merge).
+pub fn history_start(facts: &caregap_scaleout::PartialFacts, p: &Params) -> Option<HistoryStart> {
+    match p.history_start {
+        Some(date) => Some(HistoryStart {
+            date,
+            source: "parameter",
+        }),
+        None => facts.earliest_service_date.map(|d| HistoryStart {
+            date: caregap_transform::params::from_epoch_days(d),
+            source: "earliest medical_claim service date",
+        }),
+    }
+}
+
+/// COL's manifest facts.
+pub fn col_facts(facts: &caregap_scaleout::PartialFacts, p: &Params, vs: &ValueSets) -> ColFacts {
+    let h = history_start(facts, p);
+    let has = |set: &str| {
+        caregap_transform::value_sets::CODE_SYSTEMS
+            .iter()
+            .any(|sys| !vs.codes(set, sys).is_empty())
+    };
+    ColFacts {
+        lookback: caregap_transform::measures::col::lookbacks(
+            p.period_start,
+            h.as_ref().map(|h| h.date),
+        ),
+        history_start: h,
+        history_short_rows: facts.history_short_rows,
+        frailty_exclusion: if has("frailty")
+            && (has("advanced_illness") || has("dementia_medication"))
+        {
+            "active"
+        } else {
+            "inactive (value sets empty)"
+        },
+    }
+}
+
+/// The one warning of a run with open `col` rows flagged `history_short` (col.md §6.6).
+pub fn history_warning(facts: &caregap_scaleout::PartialFacts, p: &Params) -> Option<String> {
+    if facts.history_short_rows == 0 {
+        return None;
+    }
+    let h = history_start(facts, p)?;
+    let short: Vec<String> =
+        caregap_transform::measures::col::lookbacks(p.period_start, Some(h.date))
+            .into_iter()
+            .filter(|l| l.short)
+            .map(|l| format!("{} look-back needs {}", l.modality, l.window_start))
+            .collect();
+    Some(format!(
+        "warning: col: input history starts {} ({}); {}: {} open col row(s) may be open only for lack of history (the rate is a lower bound; give --history-start when the input is complete from an earlier date)",
+        h.date,
+        h.source,
+        short.join(", "),
+        facts.history_short_rows
+    ))
 }
 
 /// Payer types seen in the accepted eligibility rows (rows per type) and the rows the
@@ -368,6 +462,9 @@ impl Manifest {
                 tables_absent: facts.tables_absent.clone(),
                 lines_dx_system_without_value_set: facts.lines_dx_system_without_value_set,
                 utilization: facts.utilization_quality.clone(),
+            },
+            measures: MeasureFacts {
+                col: col_facts(facts, &opts.params, vs),
             },
             timings,
             output_rows,

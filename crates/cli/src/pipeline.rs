@@ -553,11 +553,14 @@ fn compute_partial(
     bucket: Option<(u32, u32)>,
 ) -> Result<Partial> {
     let p = &opts.params;
-    let ctx = measures::Context::new(p);
     let geography = match &opts.geography {
         Some(f) => strata::Geography::from_file(f).map_err(|e| UsageError(e.to_string()))?,
         None => strata::Geography::none(),
     };
+    let earliest = caregap_transform::claims::earliest_service_date(input)?;
+    // docs/measures/col.md §6: a bucket sees only its persons' claims, so a split run without
+    // --history-start judges history from each bucket's earliest claim (see col.md §6).
+    let ctx = measures::Context::new(p).with_history_from(earliest);
     let conds = timer.time(
         "conditions",
         || Ok(conditions::conditions(input, vs, p)?.collect()?),
@@ -646,6 +649,12 @@ fn compute_partial(
         rows_rejected,
         rows_orphaned,
         claim_lines_in_period: claim_lines_in_period(input, p)?,
+        earliest_service_date: earliest.map(caregap_transform::params::epoch_days),
+        history_short_rows: gap_rows
+            .iter()
+            .flatten()
+            .filter(|r| r.history_short)
+            .count() as u64,
         tables_absent,
         payer_types_seen: seen,
         eligibility_rows_covered: covered,
@@ -703,6 +712,10 @@ fn finish(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        crate::log::warning(&w);
+        warnings.push(w);
+    }
+    if let Some(w) = manifest::history_warning(&facts, p) {
         crate::log::warning(&w);
         warnings.push(w);
     }

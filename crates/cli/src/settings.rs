@@ -384,6 +384,19 @@ pub static SETTINGS: &[Setting] = &[
         )
     },
     Setting {
+        default: Default::Derived("the earliest medical_claim service date"),
+        fingerprint: Some(|o| serde_json::json!(o.params.history_start.map(|d| d.to_string()))),
+        manifest: Recorded::At(&["/parameters/history_start", "/measures/col/history_start"]),
+        example: "2017-01-01",
+        allows: "on or before the period end (`YYYY-MM-DD`)",
+        ..Setting::new(
+            "history_start",
+            Kind::Date,
+            Effect::Results,
+            "First day the input's history is complete from: COL flags open rows whose look-back reaches before it (default: the earliest medical_claim service date)",
+        )
+    },
+    Setting {
         alias: Some("payer-types"),
         default: Default::Value("medicaid"),
         fingerprint: Some(|o| serde_json::json!(o.params.coverage_types)),

@@ -95,6 +95,13 @@ pub struct PartialFacts {
     /// Accepted medical claim lines whose claim_start_date is in the measurement period.
     #[serde(default)]
     pub claim_lines_in_period: u64,
+    /// The earliest medical_claim service date, as days since 1970-01-01 (the merge keeps
+    /// the earliest): the history start when the run gives none (docs/measures/col.md §6).
+    #[serde(default)]
+    pub earliest_service_date: Option<i32>,
+    /// Open rows flagged `history_short` (their look-back reaches before the history start).
+    #[serde(default)]
+    pub history_short_rows: u64,
     /// Optional tables absent from the input.
     pub tables_absent: Vec<String>,
     /// Accepted eligibility rows per payer type.

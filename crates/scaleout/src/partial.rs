@@ -133,6 +133,12 @@ impl Partial {
             add_map(&mut facts.rows_rejected, &f.rows_rejected);
             add_map(&mut facts.rows_orphaned, &f.rows_orphaned);
             facts.claim_lines_in_period += f.claim_lines_in_period;
+            facts.earliest_service_date =
+                match (facts.earliest_service_date, f.earliest_service_date) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            facts.history_short_rows += f.history_short_rows;
             add_map(&mut facts.payer_types_seen, &f.payer_types_seen);
             facts.tables_absent.retain(|t| f.tables_absent.contains(t));
             facts.eligibility_rows_covered += f.eligibility_rows_covered;

@@ -19,7 +19,7 @@ use crate::person::{program_rules, ymd, Cond, Ctx};
 use crate::tables::{Clinical, EligibilityRow, Truth};
 
 /// Every scenario, by name. The generator cycles through them at random.
-pub const SCENARIOS: [&str; 42] = [
+pub const SCENARIOS: [&str; 47] = [
     "fuh_day7",
     "fuh_day8",
     "fuh_visit_on_discharge_day",
@@ -62,6 +62,11 @@ pub const SCENARIOS: [&str; 42] = [
     "cdf_bipolar_excluded",
     "iet_initiated_engaged",
     "iet_day15_not_initiated",
+    "col_colonoscopy_closed",
+    "col_fit_dna_closed",
+    "col_fobt_year_before_open",
+    "col_open",
+    "col_cancer_excluded",
 ];
 
 /// Real FDA NDC Directory package codes (2019-04-29): Suboxone 8 mg/2 mg sublingual film,
@@ -173,7 +178,12 @@ pub(crate) fn plant(cx: &mut Ctx) {
     let last = cx.last;
     // Coverage from the year before the MP at the latest, so PCR's D − 365 is covered.
     let first = cx.first.min(ymd(cx.cfg.last_year - 1, 1, 1));
-    let birth = ymd(cx.cfg.last_year - 40, 6, 15);
+    // 40 on the MP end (outside COL's 46–75); the COL scenarios are 60.
+    let birth = if name.starts_with("col_") {
+        ymd(cx.cfg.last_year - 60, 6, 15)
+    } else {
+        ymd(cx.cfg.last_year - 40, 6, 15)
+    };
     let mut coverage_end = last;
     let mut death: Option<NaiveDate> = None;
     let mut plan = Plan {
@@ -658,6 +668,62 @@ pub(crate) fn plant(cx: &mut Ctx) {
                     plan.cdf(EXCLUDED, "bipolar disorder", "F31.9 the year before");
                 }
             }
+        }
+        // COL (docs/measures/col.md): aged 60, covered over the MP and the year before; the
+        // only events are the screens (or the cancer history) below.
+        "col_colonoscopy_closed" => {
+            // Inside the 10-year window but older than every other modality's.
+            let c = plan.cx.day_between(plan.d(-9, 1, 1), plan.d(-5, 12, 31));
+            plan.cx
+                .office_visit(c, "45378", "22", [Some("Z12.11"), None, None]);
+            let end = plan.d(0, 12, 31);
+            plan.expect(
+                "col",
+                end,
+                CLOSED,
+                "",
+                "colonoscopy in the MP or the 9 years before",
+            );
+        }
+        "col_fit_dna_closed" => {
+            let c = plan.cx.day_between(plan.d(-2, 1, 1), plan.d(-1, 12, 31));
+            plan.cx
+                .office_visit(c, "81528", "81", [Some("Z12.11"), None, None]);
+            let end = plan.d(0, 12, 31);
+            plan.expect(
+                "col",
+                end,
+                CLOSED,
+                "",
+                "sDNA-FIT in the 2 years before the MP",
+            );
+        }
+        "col_fobt_year_before_open" => {
+            let c = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(-1, 12, 31));
+            plan.cx
+                .office_visit(c, "82274", "81", [Some("Z12.11"), None, None]);
+            let end = plan.d(0, 12, 31);
+            plan.expect("col", end, OPEN, "", "FOBT counts in the MP only");
+        }
+        "col_open" => {
+            let end = plan.d(0, 12, 31);
+            plan.expect("col", end, OPEN, "", "no screen");
+        }
+        "col_cancer_excluded" => {
+            let c = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(0, 6, 30));
+            plan.cx
+                .office_visit(c, "99213", "11", [Some("Z85.038"), None, None]);
+            let c2 = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 12, 31));
+            plan.cx
+                .office_visit(c2, "82274", "81", [Some("Z12.11"), None, None]);
+            let end = plan.d(0, 12, 31);
+            plan.expect(
+                "col",
+                end,
+                EXCLUDED,
+                "colorectal cancer",
+                "history of colorectal cancer (before the FOBT that would close it)",
+            );
         }
         other => unreachable!("scenario {other}"),
     }

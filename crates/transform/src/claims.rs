@@ -85,3 +85,42 @@ pub fn diagnosis_long(claims: LazyFrame, columns: &[&str]) -> PolarsResult<LazyF
         .collect();
     concat(parts, UnionArgs::default())
 }
+
+/// The `procedure_code_1…25` columns the input has and that hold at least one code (none when
+/// no line fills one): the ICD-10-PCS matchers scan only these.
+pub fn procedure_columns_in_use(input: &caregap_ingest::InputLayer) -> Vec<String> {
+    let df = &input.table("medical_claim").data;
+    (1..=25)
+        .map(|i| format!("procedure_code_{i}"))
+        .filter(|c| {
+            df.column(c)
+                .map(|s| s.null_count() < df.height())
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// §8 (docs/measures/col.md §8): the line's procedure codes are ICD-10-PCS — its
+/// procedure_code_type is `icd-10-pcs` (or `icd10pcs`, `pcs`) or null.
+pub fn procedure_type_is_pcs() -> Expr {
+    col("procedure_code_type")
+        .is_null()
+        .or(crate::params::in_list(
+            col("procedure_code_type"),
+            &["icd-10-pcs", "icd10pcs", "icd-10pcs", "pcs"],
+        ))
+        .fill_null(lit(false))
+}
+
+/// The earliest service date (§1) of any medical_claim line in the input (docs/measures/col.md
+/// §6: the history start when the run gives none).
+pub fn earliest_service_date(
+    input: &caregap_ingest::InputLayer,
+) -> PolarsResult<Option<chrono::NaiveDate>> {
+    let df = input
+        .lazy("medical_claim")
+        .select([service_date().min().cast(DataType::Int32).alias("d")])
+        .collect()?;
+    let d = df.column("d")?.i32()?.get(0);
+    Ok(d.map(crate::params::from_epoch_days))
+}

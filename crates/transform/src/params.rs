@@ -19,6 +19,9 @@ pub struct Params {
     pub lookback_start: NaiveDate,
     /// payer_type values that count as coverage, lower-cased (default `medicaid`).
     pub coverage_types: Vec<String>,
+    /// The first day the input is complete from (`--history-start`, docs/measures/col.md §6);
+    /// none: the earliest medical_claim service date in the input.
+    pub history_start: Option<NaiveDate>,
 }
 
 impl Params {
@@ -35,6 +38,7 @@ impl Params {
             as_of: end,
             lookback_start: minus_one_year(start),
             coverage_types: vec!["medicaid".into()],
+            history_start: None,
         })
     }
 

@@ -99,6 +99,16 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "oud_naltrexone_injectable_hcpcs",
     "oud_methadone_otp",
     "oud_methadone_hcpcs",
+    "col_colonoscopy",
+    "col_sigmoidoscopy",
+    "col_ct_colonography",
+    "col_fit_dna",
+    "col_fobt",
+    "colorectal_cancer",
+    "total_colectomy",
+    "frailty",
+    "advanced_illness",
+    "dementia_medication",
 );
 
 /// Canonical code-system names (§2).
@@ -114,7 +124,29 @@ pub const CODE_SYSTEMS: &[&str] = &[
     "ndc",
     "rxnorm",
     "text",
+    "icd-10-pcs",
 ];
+
+/// The sets whose ICD-10-PCS codes some rule reads (matched against `procedure_code_1…25`,
+/// docs/measures/col.md §4, §8). ICD-10-PCS codes of any other set are skipped and counted, as
+/// before, because nothing would ever match them.
+pub const PROCEDURE_SETS: &[&str] = &[
+    "col_colonoscopy",
+    "col_sigmoidoscopy",
+    "col_ct_colonography",
+    "col_fit_dna",
+    "col_fobt",
+    "total_colectomy",
+    "colorectal_cancer",
+    "palliative_care",
+    "frailty",
+    "advanced_illness",
+];
+
+/// Whether codes of `system` are matched for `set` (ICD-10-PCS only for [`PROCEDURE_SETS`]).
+pub fn system_read_for(set: &str, system: &str) -> bool {
+    system != "icd-10-pcs" || PROCEDURE_SETS.contains(&set)
+}
 
 /// Every value set in force: name → code system → codes (normalised).
 #[derive(Debug, Clone)]
@@ -360,7 +392,23 @@ impl ValueSets {
                 },
             };
             let raw_system = raw_system.ok_or_else(|| bad(row, &system_col, "missing".into()))?;
-            let system = match code_systems::resolve(raw_system) {
+            let resolved = match code_systems::resolve(raw_system) {
+                // ICD-10-PCS is matched only in the sets whose procedure codes a rule reads.
+                Some(CodeSystemName::Matched(s))
+                    if !targets.iter().any(|t| system_read_for(t, s)) =>
+                {
+                    Some(CodeSystemName::Unmatched(s))
+                }
+                r => r,
+            };
+            let targets: Vec<String> = match resolved {
+                Some(CodeSystemName::Matched(s)) => targets
+                    .into_iter()
+                    .filter(|t| system_read_for(t, s))
+                    .collect(),
+                _ => targets,
+            };
+            let system = match resolved {
                 Some(CodeSystemName::Matched(s)) => s,
                 Some(CodeSystemName::Unmatched(s)) => {
                     *report.skipped_systems.entry(s.to_string()).or_default() += 1;
@@ -842,12 +890,12 @@ Mammography,1.2.7,2025,77067,Screening mammography,CPT,2.16.840.1.113883.6.12,20
     #[test]
     fn export_with_nothing_mapped_is_an_error() {
         let e = apply(&format!(
-            "{NCQA_HEADER}Mammography,1,2025,77067,M,CPT,,\nColonoscopy,1,2025,45378,C,CPT,,\n"
+            "{NCQA_HEADER}Mammography,1,2025,77067,M,CPT,,\nCervical Cytology Lab Test,1,2025,88141,C,CPT,,\n"
         ))
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("none of its 2 value set(s)") && e.contains("`Colonoscopy`"),
+            e.contains("none of its 2 value set(s)") && e.contains("`Cervical Cytology Lab Test`"),
             "{e}"
         );
     }
@@ -869,6 +917,23 @@ Mammography,1.2.7,2025,77067,Screening mammography,CPT,2.16.840.1.113883.6.12,20
             .unwrap();
         assert!(vs.contains("hospice", "bill_type", "812"));
         assert_eq!(vs.reports()[0].skipped_systems.get("icd-10-pcs"), Some(&1));
+    }
+
+    #[test]
+    fn icd_10_pcs_is_matched_only_in_procedure_sets() {
+        let vs = apply(&format!(
+            "{NCQA_HEADER}Total Colectomy,1,2025,0DTE0ZZ,x,ICD10PCS,,\nTotal Colectomy,1,2025,44150,x,CPT,,\nElectroconvulsive Therapy,1,2025,GZB0ZZZ,ECT,ICD10PCS,,\nElectroconvulsive Therapy,1,2025,90870,ECT,CPT,,\n"
+        ))
+        .unwrap();
+        assert!(vs.contains("total_colectomy", "icd-10-pcs", "0DTE0ZZ"));
+        assert!(vs.contains("total_colectomy", "hcpcs", "44150"));
+        assert!(!vs.contains("mh_visit", "icd-10-pcs", "GZB0ZZZ"));
+        assert_eq!(vs.reports()[0].skipped_systems.get("icd-10-pcs"), Some(&1));
+        let shipped = ValueSets::shipped();
+        assert!(shipped.contains("total_colectomy", "icd-10-pcs", "0DTE4ZZ"));
+        assert!(shipped.contains("col_fobt", "loinc", "2335-8"));
+        assert!(shipped.contains("colorectal_cancer", "icd-10-cm", "C189"));
+        assert!(shipped.codes("frailty", "icd-10-cm").is_empty());
     }
 
     #[test]

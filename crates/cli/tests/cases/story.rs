@@ -54,6 +54,7 @@ const RUN_COLUMNS: &[&str] = &[
     "coverage_types",
     "value_sets",
     "value_set_map",
+    "history_start",
     "exit",
     "message_contains",
 ];

@@ -23,6 +23,8 @@ pub struct Run {
     pub value_sets: String,
     /// Optional column: a value-set map file (`--value-set-map`).
     pub value_set_map: String,
+    /// Optional column: the history start (`--history-start`, docs/measures/col.md §6).
+    pub history_start: String,
     pub exit: String,
     pub message_contains: String,
 }
@@ -63,6 +65,7 @@ pub fn read_runs(dir: &Path) -> Vec<Run> {
             coverage_types: get(&df, "coverage_types", i),
             value_sets: get(&df, "value_sets", i),
             value_set_map: get(&df, "value_set_map", i),
+            history_start: get(&df, "history_start", i),
             exit: get(&df, "exit", i),
             message_contains: get(&df, "message_contains", i),
         })
@@ -112,6 +115,9 @@ pub fn run_options(dir: &Path, run: &Run, out: PathBuf) -> RunOptions {
     let mut params = Params::for_period(run.period_start, run.period_end).unwrap();
     params.as_of = run.as_of;
     params.lookback_start = run.lookback_start;
+    if !run.history_start.is_empty() {
+        params.history_start = Some(date(&run.history_start));
+    }
     let cov = if run.coverage_types.is_empty() {
         "medicaid".to_string()
     } else {

@@ -17,6 +17,7 @@
 //! | `depression_line`, `depression_screen` | [`screening`] | CDF encounter, screen, follow-up or G-code line; person (bipolar, depression) |
 //! | `dispensing` | [`dispensing`] | fill or HCPCS line of a declared medication set |
 //! | `diagnosed` | [`diagnosed`] | person and declared diagnosis set, with its claims in the period |
+//! | `coded_event` | [`coded`] | claim line, observation or lab result with a code of a declared set, inside its reach |
 //! | `period_flags`, `condition_evidence` | [`diagnoses`] | person (hospice, period diagnoses); condition |
 //! | `coverage_span`, `health_home_span`, `outreach` | [`coverage`] | span; person |
 //! | `paid_by_person_month` | [`paid`] | person and calendar month |
@@ -27,6 +28,7 @@
 //! person at a time, which is also what makes the person the unit of partition.
 
 pub mod bp;
+pub mod coded;
 pub mod coverage;
 pub mod diagnosed;
 pub mod diagnoses;
@@ -49,11 +51,12 @@ use crate::params::{date_lit, Params};
 use crate::value_sets::ValueSets;
 
 pub use bp::BpReading;
+pub use coded::Coded;
 pub use dispensing::Dispensing;
 pub use ed::EdVisit;
 pub use facility::FacilityClaim;
 pub use labs::Hba1c;
-pub use needs::{Needs, Since, Uses};
+pub use needs::{Needs, Reach, Since, Uses};
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
 pub use screening::{DepressionLine, Screen};
 pub use stays::{merge_stays, Stay, StayComponent};
@@ -172,6 +175,9 @@ pub struct PersonEvents {
     pub sud_lines: Vec<SudLine>,
     /// IET medication fills, by date ([`sud`]).
     pub sud_fills: Vec<SudFill>,
+    /// Coded events of each declared set, in [`Needs::coded`] order, by date ([`coded`]);
+    /// empty when the person has none of any set.
+    pub coded: Vec<(&'static str, Vec<Coded>)>,
 }
 
 impl PersonEvents {
@@ -274,6 +280,15 @@ impl PersonEvents {
             .iter()
             .find(|(s, _)| *s == name)
             .map(|(_, ev)| ev.as_slice())
+    }
+
+    /// The coded events of set `set` (declared in some measure's [`Uses::coded`]), by date.
+    pub fn coded(&self, set: &str) -> &[Coded] {
+        self.coded
+            .iter()
+            .find(|(s, _)| *s == set)
+            .map(|(_, d)| d.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The evidence claims of condition `name` when the person has it.
@@ -446,6 +461,7 @@ pub fn build_person_events(
     dispensing::load(&b, &mut people)?;
     sud::load(&b, &mut people)?;
     diagnosed::load(&b, &mut people)?;
+    coded::load(&b, &mut people)?;
     diagnoses::load_conditions(&b, conditions, &mut people)?;
     coverage::load_outreach(eligibility, &mut people)?;
     paid::load(&b, paid, &mut people)?;

@@ -20,6 +20,18 @@ pub enum Since {
     Lookback,
 }
 
+/// How far back a coded event is kept ([`Uses::coded`]); it always ends on the measurement
+/// period's last day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reach {
+    /// From the MP's first day `n` whole years back (same month and day; 29 February → 1
+    /// March); `Years(0)` is the MP itself.
+    Years(u32),
+    /// Any date in the input.
+    AnyTime,
+}
+
 /// The value sets one measure family reads from the event tables, by role.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Uses {
@@ -40,6 +52,10 @@ pub struct Uses {
     pub conditions: &'static [&'static str],
     /// Medication sets whose dispensings (pharmacy NDC / RxNorm, medical HCPCS) it reads.
     pub dispensed: &'static [(&'static str, Since)],
+    /// Sets whose dated codes it reads ([`crate::events::coded`]): a claim line's HCPCS code,
+    /// ICD-10-PCS procedure or diagnosis (any position), an observation's or lab result's
+    /// LOINC; kept from how far back.
+    pub coded: &'static [(&'static str, Reach)],
 }
 
 /// The union of every registered family's [`Uses`], in registry order without repeats; tag
@@ -62,6 +78,8 @@ pub struct Needs {
     pub conditions: Vec<&'static str>,
     /// Dispensed medication sets and their windows.
     pub dispensed: Vec<(&'static str, Since)>,
+    /// Coded-event sets and how far back each is kept (the widest any family asked for).
+    pub coded: Vec<(&'static str, Reach)>,
 }
 
 impl Uses {
@@ -75,6 +93,7 @@ impl Uses {
         dx_claims: &[],
         conditions: &[],
         dispensed: &[],
+        coded: &[],
     };
 }
 
@@ -111,6 +130,12 @@ impl Needs {
             for d in u.dispensed {
                 if !n.dispensed.iter().any(|(s, _)| *s == d.0) {
                     n.dispensed.push(*d);
+                }
+            }
+            for c in u.coded {
+                match n.coded.iter_mut().find(|(s, _)| *s == c.0) {
+                    Some(have) => have.1 = have.1.max(c.1),
+                    None => n.coded.push(*c),
                 }
             }
         }
@@ -163,6 +188,8 @@ impl Needs {
         push_all(&mut v, &self.conditions);
         let meds: Vec<&'static str> = self.dispensed.iter().map(|d| d.0).collect();
         push_all(&mut v, &meds);
+        let coded: Vec<&'static str> = self.coded.iter().map(|d| d.0).collect();
+        push_all(&mut v, &coded);
         v
     }
 }
@@ -197,6 +224,30 @@ mod tests {
                 "antipsychotic"
             ]
         );
+    }
+
+    #[test]
+    fn a_coded_set_keeps_the_widest_reach_declared() {
+        let a = Uses {
+            coded: &[("palliative_care", Reach::Years(0))],
+            ..Default::default()
+        };
+        let b = Uses {
+            coded: &[
+                ("colorectal_cancer", Reach::AnyTime),
+                ("palliative_care", Reach::Years(1)),
+            ],
+            ..Default::default()
+        };
+        let n = Needs::of([&a, &b]);
+        assert_eq!(
+            n.coded,
+            [
+                ("palliative_care", Reach::Years(1)),
+                ("colorectal_cancer", Reach::AnyTime)
+            ]
+        );
+        assert!(Reach::AnyTime > Reach::Years(9));
     }
 
     #[test]

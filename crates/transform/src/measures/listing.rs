@@ -174,6 +174,7 @@ mod tests {
                 "hba1c_poor",
                 "gsd_lt8",
                 "gsd_gt9",
+                "col",
                 "ssd",
                 "pcr_30",
                 "cdf",

@@ -18,6 +18,7 @@
 pub mod aif;
 pub mod cbp;
 pub mod cdf;
+pub mod col;
 pub mod fua_hh;
 pub mod fuh;
 pub mod fum_fua;
@@ -100,6 +101,12 @@ pub mod reason {
     /// IET: initiation was an admission whose stay was discharged after MP end − 34 days, so
     /// that its engagement window does not end in the period.
     pub const LATE_INITIATION_STAY: &str = "initiation stay discharged after engagement window";
+    /// COL: colorectal cancer on or before the MP end, any time in the input.
+    pub const COLORECTAL_CANCER: &str = "colorectal cancer";
+    /// COL: total colectomy on or before the MP end, any time in the input.
+    pub const TOTAL_COLECTOMY: &str = "total colectomy";
+    /// COL (and GSD): 66 and older with frailty and advanced illness.
+    pub const FRAILTY_ADVANCED_ILLNESS: &str = "frailty and advanced illness";
 }
 
 /// What a measure counts: one row per index event, one per person, or a rate of events.
@@ -245,6 +252,7 @@ pub static REGISTRY: &[&Family] = &[
     &cbp::FAMILY,
     &hba1c::FAMILY,
     &gsd::FAMILY,
+    &col::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
     &cdf::FAMILY,
@@ -313,6 +321,11 @@ pub struct Context {
     pub period: Period,
     /// The tags every event carries, by role.
     pub needs: Needs,
+    /// The first day the input's history is complete from (docs/measures/col.md §6): the
+    /// `--history-start` parameter, else the earliest medical_claim service date
+    /// ([`Context::with_history_from`]); none: unknown (an input without claims), read as
+    /// complete.
+    pub history_start: Option<i32>,
 }
 
 impl Context {
@@ -321,7 +334,17 @@ impl Context {
         Context {
             period: Period::new(p),
             needs: needs(),
+            history_start: p.history_start.map(epoch_days),
         }
+    }
+
+    /// This context with the history start taken from `earliest` (the earliest medical_claim
+    /// service date of the input) when the run gave no `--history-start`.
+    pub fn with_history_from(mut self, earliest: Option<NaiveDate>) -> Self {
+        if self.history_start.is_none() {
+            self.history_start = earliest.map(epoch_days);
+        }
+        self
     }
 }
 

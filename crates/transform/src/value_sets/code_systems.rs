@@ -12,9 +12,9 @@
 pub enum CodeSystemName {
     /// One of caregap's canonical systems: codes in it are matched.
     Matched(&'static str),
-    /// A real code system that no caregap value set is matched in (e.g. ICD-10-PCS: caregap
-    /// reads `procedure_code_*` but no measure or condition uses procedure codes). Codes in it
-    /// are skipped and counted in the run manifest.
+    /// A real code system that no caregap value set is matched in (e.g. ICD-9-PCS, CVX). Codes
+    /// in it are skipped and counted in the run manifest. (ICD-10-PCS is matched, but only in
+    /// the sets whose procedure codes a rule reads: `super::PROCEDURE_SETS`.)
     Unmatched(&'static str),
 }
 
@@ -65,7 +65,9 @@ const NAMES: &[(&str, CodeSystemName)] = &[
     ("rxnorm", Matched("rxnorm")),
     ("rxcui", Matched("rxnorm")),
     ("text", Matched("text")),
-    ("ICD10PCS", Unmatched("icd-10-pcs")),
+    ("icd-10-pcs", Matched("icd-10-pcs")),
+    ("ICD10PCS", Matched("icd-10-pcs")),
+    ("PCS", Matched("icd-10-pcs")),
     ("ICD9PCS", Unmatched("icd-9-pcs")),
     ("CVX", Unmatched("cvx")),
     ("Modifier", Unmatched("modifier")),
@@ -154,7 +156,8 @@ mod tests {
         ] {
             assert_eq!(resolve(raw), Some(Matched(want)), "{raw}");
         }
-        assert_eq!(resolve("ICD10PCS"), Some(Unmatched("icd-10-pcs")));
+        assert_eq!(resolve("ICD10PCS"), Some(Matched("icd-10-pcs")));
+        assert_eq!(resolve("ICD9PCS"), Some(Unmatched("icd-9-pcs")));
         assert_eq!(resolve("CVX"), Some(Unmatched("cvx")));
         assert_eq!(resolve("klingon"), None);
         assert_eq!(resolve(""), None);
