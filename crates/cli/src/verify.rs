@@ -67,6 +67,8 @@ pub fn verify(input: &Path, out: &Path) -> Result<Agreement> {
         );
     }
     let mut planted: BTreeSet<(String, String, String)> = BTreeSet::new();
+    // Each scenario person's scenario (the description's first word), for messages.
+    let mut scenario_of: BTreeMap<String, String> = BTreeMap::new();
     for i in 0..truth.height() {
         let (pid, kind) = (text(&truth, "person_id", i), text(&truth, "kind", i));
         let (status, rule, desc) = (
@@ -90,6 +92,9 @@ pub fn verify(input: &Path, out: &Path) -> Result<Agreement> {
             continue;
         }
         a.care_gaps_checked += 1;
+        scenario_of
+            .entry(pid.clone())
+            .or_insert_with(|| desc.split(':').next().unwrap_or("").to_string());
         let k = (
             pid,
             text(&truth, "measure", i),
@@ -113,8 +118,10 @@ pub fn verify(input: &Path, out: &Path) -> Result<Agreement> {
     let scenario_persons: BTreeSet<&String> = planted.iter().map(|k| &k.0).collect();
     for (k, g) in &got {
         if scenario_persons.contains(&k.0) && !planted.contains(k) {
-            a.disagreements
-                .push(format!("{k:?}: row {g:?} that no scenario planted"));
+            let sc = scenario_of.get(&k.0).map(String::as_str).unwrap_or("");
+            a.disagreements.push(format!(
+                "{k:?}: row {g:?} that no scenario planted (person of scenario {sc})"
+            ));
         }
     }
     Ok(a)

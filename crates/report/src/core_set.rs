@@ -254,6 +254,8 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
             band[i],
             if per_months {
                 PER_1000_MONTHS
+            } else if ratio {
+                DAYS_PER_DISCHARGE
             } else {
                 "percent"
             },

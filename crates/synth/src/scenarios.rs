@@ -413,6 +413,10 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 plan.cx.fill(day(n), "00054018813".to_string(), 7, 20, 120);
             }
             plan.iet_rows(d, "opioid", CLOSED, CLOSED);
+            // The 99213 is a CDF encounter; the buprenorphine/naloxone fills make it OUD-HH's
+            // buprenorphine rate.
+            plan.cdf(OPEN, "", "99213 office visit, no depression screen");
+            plan.oud_rows(&["oud_bup"]);
         }
         "iet_day15_not_initiated" => {
             // An AUD office visit; the next visit with an AUD diagnosis is on day 15 (D+14),
@@ -423,6 +427,7 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 .office_visit(day(14), "99213", "11", [Some("F10.20"), None, None]);
             plan.iet_rows(d, "alcohol", OPEN, OPEN);
             plan.conditions.push(Cond::Sud);
+            plan.cdf(OPEN, "", "99213 office visits, no depression screen");
         }
         "fua_hh_overdose_pharmacotherapy" => {
             // An overdose-only ED visit (not a v1.3 FUA index) and a buprenorphine/naloxone
@@ -435,6 +440,9 @@ pub(crate) fn plant(cx: &mut Ctx) {
         "fua_hh_fill_day8" => {
             plan.cx.ed_visit(d, "F10.20");
             plan.cx.fill(day(8), ACAMPROSATE.into(), 30, 40, 90);
+            // The ED visit opens an IET alcohol episode; acamprosate on D+8 initiates it, and
+            // nothing follows to engage.
+            plan.iet_rows(d, "alcohol", CLOSED, OPEN);
             plan.expect("fua_7", d, OPEN, "", "v1.3: fills do not count");
             plan.expect("fua_30", d, OPEN, "", "v1.3: fills do not count");
             plan.expect("fua_hh_7", d, OPEN, "", "acamprosate on E+8");
@@ -443,10 +451,15 @@ pub(crate) fn plant(cx: &mut Ctx) {
         "oud_buprenorphine_fill" | "oud_hcpcs_two_rates" | "oud_naloxone_only" => {
             plan.cx
                 .office_visit(d, "99213", "11", [Some("F11.20"), None, None]);
+            // The 99213 is a CDF qualifying encounter (no screen) and opens an IET opioid
+            // episode on D.
+            plan.cdf(OPEN, "", "99213 office visit, no depression screen");
             match name {
                 "oud_buprenorphine_fill" => {
                     plan.cx.fill(day(20), SUBOXONE_FILM.into(), 30, 200, 400);
                     plan.oud_rows(&["oud_bup"]);
+                    // The fill on D+20 is after the 14-day initiation window.
+                    plan.iet_rows(d, "opioid", OPEN, OPEN);
                 }
                 "oud_hcpcs_two_rates" => {
                     plan.cx
@@ -454,10 +467,15 @@ pub(crate) fn plant(cx: &mut Ctx) {
                     plan.cx
                         .office_visit(day(40), "G2067", "58", [Some("F11.20"), None, None]);
                     plan.oud_rows(&["oud_ntx_lai", "oud_methadone"]);
+                    // J2315 on D+10 initiates; the OTP bundle on D+40 (within 34 days of it)
+                    // engages.
+                    plan.iet_rows(d, "opioid", CLOSED, CLOSED);
                 }
                 _ => {
                     plan.cx.fill(day(5), NALOXONE_SPRAY.into(), 1, 60, 140);
                     plan.oud_rows(&[]);
+                    // Naloxone is no treatment: nothing initiates.
+                    plan.iet_rows(d, "opioid", OPEN, OPEN);
                 }
             }
         }
@@ -713,6 +731,10 @@ pub(crate) fn plant(cx: &mut Ctx) {
             let c = plan.cx.day_between(plan.d(-1, 1, 1), plan.d(0, 6, 30));
             plan.cx
                 .office_visit(c, "99213", "11", [Some("Z85.038"), None, None]);
+            if c >= plan.d(0, 1, 1) {
+                // A qualifying CDF encounter in the MP without a screen.
+                plan.cdf(OPEN, "", "99213 in the MP, no depression screen");
+            }
             let c2 = plan.cx.day_between(plan.d(0, 1, 1), plan.d(0, 12, 31));
             plan.cx
                 .office_visit(c2, "82274", "81", [Some("Z12.11"), None, None]);

@@ -126,11 +126,13 @@ fn core_set_totals_equal_care_gaps_and_strata_sum_to_the_total() {
         ints(cs, "denominator"),
         ints(cs, "excluded"),
     );
+    // Proportion rows only (rate measures carry events; IU's derived ALOS rows are ratios).
+    let unit = strs(cs, "unit");
     let mut from_core: BTreeMap<(String, String), [i64; 3]> = BTreeMap::new();
     let mut programs = std::collections::BTreeSet::new();
     for i in 0..cs.height() {
         programs.insert(p[i].clone());
-        if st[i] == "none" && band[i] == "total" && num[i].is_some() {
+        if st[i] == "none" && band[i] == "total" && unit[i] == "proportion" {
             let e = from_core
                 .entry((m[i].clone(), rate[i].clone()))
                 .or_default();
@@ -148,7 +150,7 @@ fn core_set_totals_equal_care_gaps_and_strata_sum_to_the_total() {
     let mut seen_geo = std::collections::BTreeSet::new();
     for i in 0..cs.height() {
         let Some(n) = num[i] else { continue };
-        let v = [n, den[i].unwrap(), exc[i].unwrap()];
+        let v = [n, den[i].unwrap(), exc[i].unwrap_or(0)];
         let k = (p[i].clone(), m[i].clone(), rate[i].clone(), band[i].clone());
         if st[i] == "none" {
             none.insert(k, v);
@@ -177,7 +179,7 @@ fn core_set_totals_equal_care_gaps_and_strata_sum_to_the_total() {
     // 3. The public-reporting flags follow the rule (threshold 10, rates on < 30 hidden).
     let (sc, sr) = (bools(cs, "suppress_count"), bools(cs, "suppress_rate"));
     for i in 0..cs.height() {
-        let (Some(n), Some(dd)) = (num[i], den[i]) else {
+        let (Some(n), Some(dd), "proportion") = (num[i], den[i], unit[i].as_str()) else {
             continue;
         };
         let small = |x: i64| (1..=10).contains(&x);

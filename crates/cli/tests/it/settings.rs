@@ -48,6 +48,12 @@ fn the_manifest_records_each_setting_where_the_registry_says() {
     let mut buf = Vec::new();
     CsvWriter::new(&mut buf).finish(&mut map).unwrap();
     fs::write(d.path().join("map.csv"), buf).unwrap();
+    // The geography setting's file.
+    fs::write(
+        d.path().join("zip_geography.csv"),
+        "zip_code,geography\n63101,urban\n",
+    )
+    .unwrap();
 
     let base = PipelineFile::parse(base_text, d.path()).unwrap();
     let before = manifest(base.clone());
