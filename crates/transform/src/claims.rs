@@ -53,6 +53,19 @@ pub fn diagnosis_columns_in_use(input: &caregap_ingest::InputLayer) -> Vec<&'sta
         .collect()
 }
 
+/// The procedure columns (`procedure_code_1 … _25`) that hold at least one code.
+pub fn procedure_columns_in_use(input: &caregap_ingest::InputLayer) -> Vec<String> {
+    let df = &input.table("medical_claim").data;
+    (1..=25)
+        .map(|i| format!("procedure_code_{i}"))
+        .filter(|c| {
+            df.column(c)
+                .map(|s| s.null_count() < df.height())
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
 /// The diagnosis long form: one row per (claim line, non-null diagnosis position) with
 /// `person_id, claim_id, claim_line_number, service_date, acute, system, position, code`,
 /// over the diagnosis `columns` in use.

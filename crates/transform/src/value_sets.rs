@@ -64,7 +64,16 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "tobacco_status",
     "antipsychotic",
     "diabetes_medication",
+    "observation_stay",
+    "planned_always_procedure",
+    "planned_always_diagnosis",
+    "planned_potential_procedure",
+    "acute_diagnosis",
 );
+
+/// The sets whose `icd-10-pcs` codes are matched (against `procedure_code_1 … _25`, PCR-HH's
+/// planned-readmission rule): in every other set ICD-10-PCS rows are skipped and counted.
+pub const PCS_SETS: &[&str] = &["planned_always_procedure", "planned_potential_procedure"];
 
 /// Canonical code-system names (§2).
 pub const CODE_SYSTEMS: &[&str] = &[
@@ -327,6 +336,12 @@ impl ValueSets {
             let raw_system = raw_system.ok_or_else(|| bad(row, &system_col, "missing".into()))?;
             let system = match code_systems::resolve(raw_system) {
                 Some(CodeSystemName::Matched(s)) => s,
+                // ICD-10-PCS is matched for the sets that read procedure codes (PCR-HH) only.
+                Some(CodeSystemName::Unmatched("icd-10-pcs"))
+                    if targets.iter().all(|t| PCS_SETS.contains(&t.as_str())) =>
+                {
+                    "icd-10-pcs"
+                }
                 Some(CodeSystemName::Unmatched(s)) => {
                     *report.skipped_systems.entry(s.to_string()).or_default() += 1;
                     for target in targets {

@@ -17,6 +17,8 @@
 //! | `vdx_i` | any diagnosis position in the `i`-th visit-diagnosis tag set |
 //! | `svc_i` | HCPCS in the `i`-th visit-service tag set |
 //! | `per_i` | any diagnosis position in the `i`-th period-diagnosis tag set |
+//! | `obs_bill`, `obs_line` | PCR-HH ([`super::pcr_stays`]): an institutional line of bill type not 11x nor nonacute (or none); a line with a code in `observation_stay` |
+//! | `pcs_always`, `pcs_potential` | PCR-HH: a procedure code (`icd-10-pcs` or untyped) in `planned_always_procedure`, `planned_potential_procedure` |
 
 use caregap_ingest::InputLayer;
 use polars::prelude::*;
@@ -103,8 +105,41 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
         vs.matches("outpatient_visit", "hcpcs", col("hcpcs_code"))
             .or(vs.matches("outpatient_visit", "revenue", col("revenue_center_code"))),
     );
+    let pcs = crate::claims::procedure_columns_in_use(input);
+    let pcs_in = |set: &str| {
+        let typed = if input
+            .table("medical_claim")
+            .data
+            .column("procedure_code_type")
+            .is_ok()
+        {
+            col("procedure_code_type")
+                .is_null()
+                .or(col("procedure_code_type").eq(lit("icd-10-pcs")))
+        } else {
+            lit(true)
+        };
+        pcs.iter()
+            .map(|c| vs.matches(set, "icd-10-pcs", col(c.as_str())))
+            .reduce(|a, b| a.or(b))
+            .map_or(lit(false), |m| m.and(typed).fill_null(lit(false)))
+    };
     let mut cols = vec![
         service_date().alias("date"),
+        inst.clone()
+            .and(
+                bill_type_class().is_null().or(bill_type_class()
+                    .eq(lit("11"))
+                    .or(in_list(bill_type_class(), &NONACUTE_BILL_TYPES))
+                    .not()),
+            )
+            .fill_null(lit(false))
+            .alias("obs_bill"),
+        vs.matches("observation_stay", "hcpcs", col("hcpcs_code"))
+            .or(vs.matches("observation_stay", "revenue", col("revenue_center_code")))
+            .alias("obs_line"),
+        pcs_in("planned_always_procedure").alias("pcs_always"),
+        pcs_in("planned_potential_procedure").alias("pcs_potential"),
         is_acute_stay_line().alias("acute"),
         inst.clone()
             .and(in_list(bill_type_class(), &NONACUTE_BILL_TYPES))
@@ -172,6 +207,10 @@ pub fn narrow(lines: LazyFrame, needs: &Needs) -> LazyFrame {
         col("outpatient"),
         col("hospice"),
         col("mh_visit"),
+        col("obs_bill"),
+        col("obs_line"),
+        col("pcs_always"),
+        col("pcs_potential"),
     ];
     keep.extend(tag_columns("pdx", needs.principal_dx.len()));
     keep.extend(tag_columns("vdx", needs.visit_dx.len()));

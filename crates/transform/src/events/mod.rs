@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | classified claim lines | [`lines`] | medical claim line, with the §1 classes and tags |
 //! | `acute_stay`, `nonacute_stay` | [`stays`] | merged acute stay; nonacute stay line |
+//! | `pcr_stay` | [`pcr_stays`] | merged acute or observation stay (PCR-HH only) |
 //! | `ed_visit` | [`ed`] | person and ED service date |
 //! | `visit` | [`visits`] | outpatient / mental-health / declared-service line |
 //! | `bp_reading` | [`bp`] | BP observation or CPT II line in the period |
@@ -31,6 +32,7 @@ pub mod labs;
 pub mod lines;
 pub mod needs;
 pub mod paid;
+pub mod pcr_stays;
 pub mod stays;
 pub mod visits;
 
@@ -45,6 +47,7 @@ pub use dispensing::Dispensing;
 pub use ed::EdVisit;
 pub use labs::Hba1c;
 pub use needs::{Needs, Since, Uses};
+pub use pcr_stays::PcrStay;
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
 pub use stays::{merge_stays, Stay, StayComponent};
 pub use visits::Visit;
@@ -56,6 +59,7 @@ pub fn value_sets() -> Vec<&'static str> {
         .iter()
         .chain(bp::VALUE_SETS)
         .chain(labs::VALUE_SETS)
+        .chain(pcr_stays::VALUE_SETS)
     {
         if !v.contains(s) {
             v.push(s);
@@ -100,6 +104,8 @@ pub struct PersonEvents {
     pub health_homes: Vec<HealthHomeSpan>,
     /// Merged acute inpatient stays, by admission ([`stays`]).
     pub stays: Vec<Stay>,
+    /// Acute and observation stays for PCR-HH, merged, by admission ([`pcr_stays`]).
+    pub pcr_stays: Vec<PcrStay>,
     /// Nonacute stays, by date ([`stays`]).
     pub nonacute: Vec<Dated>,
     /// ED visits, by date ([`ed`]).
@@ -360,6 +366,7 @@ pub fn build_person_events(
     coverage::load_health_homes(&b, &mut people)?;
     stays::load_acute(&b, &mut people)?;
     stays::load_nonacute(&b, &mut people)?;
+    pcr_stays::load(&b, &mut people)?;
     ed::load(&b, &mut people)?;
     visits::load(&b, &mut people)?;
     diagnoses::load_period_flags(&b, &mut people)?;

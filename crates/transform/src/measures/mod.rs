@@ -21,6 +21,7 @@ pub mod fum_fua;
 pub mod hba1c;
 pub mod listing;
 pub mod pcr;
+pub mod pcr_hh;
 pub mod ssd;
 pub mod tcm;
 #[cfg(test)]
@@ -76,6 +77,8 @@ pub mod reason {
     pub const PREGNANCY: &str = "pregnancy";
     /// SSD: diabetes (condition or medication).
     pub const DIABETES: &str = "diabetes";
+    /// PCR-HH: four or more index stays in the period (every such row of the person).
+    pub const OUTLIER: &str = "outlier";
 }
 
 /// What a measure counts: one row per index event, one per person, or a rate of events.
@@ -169,7 +172,8 @@ pub const fn core_set(code: &'static str, rate: &'static str) -> Option<CoreSet>
 /// sums a person's months into as few of these as it can; `core_set.parquet` adds them up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateCount {
-    /// The measure id (a `Kind::Rate` measure of the family).
+    /// The measure id (a `Kind::Rate` measure of the family, or an episode measure reporting
+    /// non-proportion fields, as `pcr_hh` does).
     pub measure: &'static str,
     /// The rate's label within the measure (e.g. `discharges`, `days`); the measure's
     /// [`CoreSet::rate`] when it has one rate.
@@ -221,6 +225,7 @@ pub static REGISTRY: &[&Family] = &[
     &hba1c::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
+    &pcr_hh::FAMILY,
 ];
 
 /// Every measure, in report order.
@@ -282,6 +287,8 @@ pub struct Context {
     pub period: Period,
     /// The tags every event carries, by role.
     pub needs: Needs,
+    /// PCR-HH's user-supplied risk-weight table (none: expected readmissions not computed).
+    pub pcr_risk: Option<std::sync::Arc<pcr_hh::RiskTable>>,
 }
 
 impl Context {
@@ -290,6 +297,7 @@ impl Context {
         Context {
             period: Period::new(p),
             needs: needs(),
+            pcr_risk: None,
         }
     }
 }

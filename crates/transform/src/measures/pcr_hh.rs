@@ -1,0 +1,526 @@
+//! `pcr_hh`: plan all-cause readmissions as the Health Home Core Set defines them (PCR-HH;
+//! docs/measures/pcr.md). Inverse: `open` (readmitted) is the numerator. v1.3's `pcr_30`
+//! ([`super::pcr`]) stays as it is; this measure adds observation stays (as index stays and
+//! readmissions), planned readmissions (the public CMS Planned Readmission Algorithm v4.0),
+//! outliers (four or more index stays) and expected readmissions from a user's risk-weight
+//! table ([`RiskTable`]).
+//!
+//! `due_date` = D+30; `index_evidence` = the stay's claims; an `open` row's closing evidence is
+//! the first unplanned readmission's claims; a `closed` row has no closing date.
+
+use std::sync::Arc;
+
+use super::{band, reason, Context, Family, GapRow, Kind, Measure, Outcome, RateCount};
+use crate::error::TransformError;
+use crate::events::{PcrStay, PersonEvents, Uses};
+
+/// The measure id.
+pub const ID: &str = "pcr_hh";
+/// Index stays a person may have before all of them are outliers (spec "Exclusions" 3).
+pub const OUTLIER_MIN_STAYS: usize = 4;
+
+/// [`RateCount::rate`] of the denominator: `events` = index stays (open + closed rows).
+pub const RATE_INDEX_STAYS: &str = "index_stays";
+/// [`RateCount::rate`] of the outliers: `events` = 1 for an outlier, `months` = 1 for an
+/// enrollee (not months: outliers per 1,000 enrollees = 1000 × Σevents ÷ Σmonths).
+pub const RATE_OUTLIERS: &str = "outliers";
+/// [`RateCount::rate`] of the expected readmissions: `events` = Σ p over the index stays, in
+/// millionths (E = Σevents ÷ 1,000,000); only when a risk-weight table is given.
+pub const RATE_EXPECTED: &str = "expected_readmissions_millionths";
+
+/// The registry entry.
+pub static FAMILY: Family = Family {
+    module: "pcr_hh",
+    measures: &[Measure {
+        id: ID,
+        name: "All-cause readmissions within 30 days (Core Set PCR-HH), lower is better",
+        steward: "NCQA",
+        source: "NCQA HEDIS PCR (Health Home Core Set PCR-HH); planned readmissions by the CMS Planned Readmission Algorithm v4.0",
+        version: "pcr-hh-2026",
+        kind: Kind::Episode,
+        lower_is_better: true,
+        age_bands: &[band(18, 64)],
+        spec: "docs/measures/pcr.md",
+        core_set: super::core_set("PCR-HH", "Observed readmissions"),
+    }],
+    uses: Uses {
+        principal_dx: &["planned_always_diagnosis", "acute_diagnosis"],
+        ..Uses::NONE
+    },
+    value_sets: &[],
+    evaluate,
+    rates,
+};
+
+/// **Eligible population** (pcr.md "Index stays", "Eligible population"): every PCR hospital
+/// stay (acute or observation) discharged on D in MP start … MP end − 31 days, age 18–64 on D,
+/// covered every day D−365 … D+30.
+pub fn eligible_population<'a>(
+    pe: &'a PersonEvents,
+    ctx: &'a Context,
+) -> impl Iterator<Item = &'a PcrStay> + 'a {
+    pe.pcr_stays.iter().filter(move |s| {
+        let d = s.discharge;
+        ctx.period.episode_index(d)
+            && (18..=64).contains(&pe.age_on(d))
+            && pe.covered_every_day(d - 365, d + 30)
+    })
+}
+
+/// **Exclusion 2** (pcr.md "Exclusions"; hospice, 1, is applied for every measure): the stay
+/// ended in death (`death during stay`).
+pub fn death_exclusion(stay: &PcrStay) -> Option<&'static str> {
+    stay.death.then_some(reason::DEATH)
+}
+
+/// **Exclusion 3** (pcr.md "Exclusions"): a person with [`OUTLIER_MIN_STAYS`] or more eligible
+/// index stays not excluded for death is an outlier; all those rows are `outlier`.
+pub fn is_outlier(stays_not_dead: usize) -> bool {
+    stays_not_dead >= OUTLIER_MIN_STAYS
+}
+
+/// **Planned** (pcr.md "Planned readmission", CMS Planned Readmission Algorithm v4.0): PR1 a
+/// procedure in `planned_always_procedure`; PR2 a principal diagnosis in
+/// `planned_always_diagnosis`; PR3 + PR4 a procedure in `planned_potential_procedure` and a
+/// principal diagnosis not in `acute_diagnosis`.
+pub fn planned(stay: &PcrStay, ctx: &Context) -> bool {
+    let always_dx = stay.principal & ctx.needs.principal("planned_always_diagnosis") != 0;
+    let acute_dx = stay.principal & ctx.needs.principal("acute_diagnosis") != 0;
+    stay.pcs_always || always_dx || (stay.pcs_potential && !acute_dx)
+}
+
+/// **Numerator** (pcr.md "Numerator", `open`): the first unplanned PCR hospital stay admitted
+/// on D+1 … D+30.
+pub fn numerator<'a>(pe: &'a PersonEvents, d: i32, ctx: &Context) -> Option<&'a PcrStay> {
+    pe.pcr_stays
+        .iter()
+        .find(|s| (d + 1..=d + 30).contains(&s.admission) && !planned(s, ctx))
+}
+
+/// Every eligible stay with its outcome, in stay order (before the hospice pass).
+fn outcomes<'a>(pe: &'a PersonEvents, ctx: &'a Context) -> Vec<(&'a PcrStay, Outcome)> {
+    let stays: Vec<&PcrStay> = eligible_population(pe, ctx).collect();
+    let alive = stays.iter().filter(|s| death_exclusion(s).is_none()).count();
+    let outlier = is_outlier(alive);
+    stays
+        .into_iter()
+        .map(|stay| {
+            let o = match death_exclusion(stay) {
+                Some(r) => Outcome::Excluded(r),
+                None if outlier => Outcome::Excluded(reason::OUTLIER),
+                None => match numerator(pe, stay.discharge, ctx) {
+                    Some(re) => Outcome::Open {
+                        evidence: Some(re.claim_ids.clone()),
+                    },
+                    None => Outcome::ClosedWithoutEvidence,
+                },
+            };
+            (stay, o)
+        })
+        .collect()
+}
+
+fn evaluate(pe: &PersonEvents, ctx: &Context) -> Vec<GapRow> {
+    outcomes(pe, ctx)
+        .into_iter()
+        .map(|(stay, o)| {
+            let d = stay.discharge;
+            GapRow::new(ID, d, d + 30, stay.claim_ids.clone(), o)
+        })
+        .collect()
+}
+
+/// **Rates** (pcr.md "Rates reported"): one person's index stays, outlier and enrollee counts
+/// and expected readmissions, as [`RateCount`]s ([`RATE_INDEX_STAYS`], [`RATE_OUTLIERS`],
+/// [`RATE_EXPECTED`]). A person with hospice in the MP counts in none of them.
+pub fn rates(pe: &PersonEvents, ctx: &Context) -> Vec<RateCount> {
+    if pe.hospice {
+        return Vec::new();
+    }
+    let mut out: Vec<RateCount> = Vec::new();
+    let mut add = |rate: &'static str, age: i32, hh: Option<String>, events: i64, months: i64| {
+        match out
+            .iter_mut()
+            .find(|r| r.rate == rate && r.age == Some(age) && r.health_home_id == hh)
+        {
+            Some(r) => {
+                r.events += events;
+                r.months += months;
+            }
+            None => out.push(RateCount {
+                measure: ID,
+                rate,
+                age: Some(age),
+                health_home_id: hh,
+                events,
+                months,
+            }),
+        }
+    };
+    let rows = outcomes(pe, ctx);
+    let outlier = rows
+        .iter()
+        .any(|(_, o)| *o == Outcome::Excluded(reason::OUTLIER));
+    for (stay, o) in &rows {
+        if matches!(o, Outcome::Excluded(_)) {
+            continue;
+        }
+        let d = stay.discharge;
+        let (age, hh) = (pe.age_on(d), pe.health_home_on(d));
+        add(RATE_INDEX_STAYS, age, hh.clone(), 1, 0);
+        if let Some(t) = &ctx.pcr_risk {
+            add(RATE_EXPECTED, age, hh, t.millionths(pe, stay), 0);
+        }
+    }
+    let end = ctx.period.end;
+    let age = pe.age_on(end);
+    let enrollee = (18..=64).contains(&age) && pe.mp_enrolled(ctx.period.start, end);
+    if outlier || enrollee {
+        add(
+            RATE_OUTLIERS,
+            age,
+            pe.health_home_on(end),
+            outlier as i64,
+            enrollee as i64,
+        );
+    }
+    out
+}
+
+/// One term of a [`RiskTable`].
+#[derive(Debug, Clone, PartialEq)]
+enum Factor {
+    Base,
+    Age(i32, i32),
+    Observation,
+    Los(i32, i32),
+    PrincipalDx(String),
+}
+
+/// A user-supplied risk-weight table (pcr.md "Expected readmissions"): a logistic model whose
+/// terms are read from a CSV `factor,value,weight`. For an index stay, x = Σ weights of the
+/// rows that fire and p = 1 / (1 + e^(−x)); each stay adds round(p × 1,000,000) to the
+/// expected readmissions in millionths, so sums are exact integers that merge across buckets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskTable {
+    rows: Vec<(Factor, f64)>,
+}
+
+impl RiskTable {
+    /// Read a table from the bytes of `file` (named in errors, with its row and column).
+    pub fn parse(file: &str, bytes: &[u8]) -> Result<Arc<RiskTable>, TransformError> {
+        let bad = |row: usize, column: &str, message: String| TransformError::RiskTable {
+            file: file.to_string(),
+            row,
+            column: column.to_string(),
+            message,
+        };
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| bad(0, "", "the file is not UTF-8 text".into()))?;
+        let mut lines = text.lines();
+        let header: Vec<String> = lines
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect();
+        if header != ["factor", "value", "weight"] {
+            return Err(bad(
+                0,
+                "",
+                "the header must be `factor,value,weight`".into(),
+            ));
+        }
+        let range = |row: usize, v: &str| -> Result<(i32, i32), TransformError> {
+            let parse = || {
+                let (a, b) = v.split_once('-')?;
+                let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                (a <= b).then_some((a, b))
+            };
+            parse().ok_or_else(|| bad(row, "value", format!("`{v}` is not a range `MIN-MAX`")))
+        };
+        let mut rows: Vec<(Factor, f64)> = Vec::new();
+        for (i, line) in lines.enumerate() {
+            let row = i + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            if f.len() != 3 {
+                return Err(bad(row, "", format!("{} fields, expected 3", f.len())));
+            }
+            let weight: f64 = f[2]
+                .parse()
+                .ok()
+                .filter(|w: &f64| w.is_finite())
+                .ok_or_else(|| bad(row, "weight", format!("`{}` is not a number", f[2])))?;
+            let factor = match f[0].to_ascii_lowercase().as_str() {
+                "base" => Factor::Base,
+                "age" => {
+                    let (a, b) = range(row, f[1])?;
+                    Factor::Age(a, b)
+                }
+                "observation" => Factor::Observation,
+                "los" => {
+                    let (a, b) = range(row, f[1])?;
+                    Factor::Los(a, b)
+                }
+                "principal_dx" => {
+                    let code = crate::value_sets::normalise_code("icd-10-cm", f[1])
+                        .ok_or_else(|| bad(row, "value", "an ICD-10-CM prefix is needed".into()))?;
+                    Factor::PrincipalDx(code)
+                }
+                other => {
+                    return Err(bad(
+                        row,
+                        "factor",
+                        format!("unknown factor `{other}` (base, age, observation, los, principal_dx)"),
+                    ))
+                }
+            };
+            let overlaps = rows.iter().any(|(g, _)| match (g, &factor) {
+                (Factor::Base, Factor::Base) | (Factor::Observation, Factor::Observation) => true,
+                (Factor::Age(a, b), Factor::Age(c, d)) | (Factor::Los(a, b), Factor::Los(c, d)) => {
+                    a <= d && c <= b
+                }
+                (Factor::PrincipalDx(a), Factor::PrincipalDx(b)) => a == b,
+                _ => false,
+            });
+            if overlaps {
+                return Err(bad(
+                    row,
+                    "value",
+                    format!("`{}` repeats or overlaps an earlier `{}` row", f[1], f[0]),
+                ));
+            }
+            rows.push((factor, weight));
+        }
+        if !rows.iter().any(|(f, _)| *f == Factor::Base) {
+            return Err(bad(0, "factor", "no `base` row (the intercept)".into()));
+        }
+        Ok(Arc::new(RiskTable { rows }))
+    }
+
+    /// x: the sum of the weights of the rows that fire for `stay` of `pe`.
+    pub fn log_odds(&self, pe: &PersonEvents, stay: &PcrStay) -> f64 {
+        let age = pe.age_on(stay.discharge);
+        let los = stay.length();
+        self.rows
+            .iter()
+            .filter(|(f, _)| match f {
+                Factor::Base => true,
+                Factor::Age(a, b) => (*a..=*b).contains(&age),
+                Factor::Observation => stay.observation,
+                Factor::Los(a, b) => (*a..=*b).contains(&los),
+                Factor::PrincipalDx(p) => stay
+                    .principal_code
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with(p.as_str())),
+            })
+            .map(|(_, w)| w)
+            .sum()
+    }
+
+    /// p = 1 / (1 + e^(−x)) in millionths, rounded to the nearest.
+    pub fn millionths(&self, pe: &PersonEvents, stay: &PcrStay) -> i64 {
+        let p = 1.0 / (1.0 + (-self.log_odds(pe, stay)).exp());
+        (p * 1_000_000.0).round() as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measures::testing::*;
+
+    fn st(adm: i32, dis: i32) -> PcrStay {
+        PcrStay {
+            admission: adm,
+            discharge: dis,
+            claim_ids: vec![format!("S{dis}")],
+            ..Default::default()
+        }
+    }
+
+    fn obs(adm: i32, dis: i32) -> PcrStay {
+        PcrStay {
+            observation: true,
+            claim_ids: vec![format!("O{dis}")],
+            ..st(adm, dis)
+        }
+    }
+
+    fn statuses(pe: &PersonEvents) -> Vec<(i32, Outcome)> {
+        let c = ctx();
+        outcomes(pe, &c)
+            .into_iter()
+            .map(|(s, o)| (s.discharge, o))
+            .collect()
+    }
+
+    #[test]
+    fn eligible_needs_a_year_of_coverage_before_and_age_18_to_64() {
+        let c = ctx();
+        let mut pe = adult();
+        pe.pcr_stays = vec![obs(90, 100)];
+        pe.coverage = vec![(100 - 365, 130)];
+        assert_eq!(eligible_population(&pe, &c).count(), 1);
+        pe.coverage = vec![(100 - 364, 130)];
+        assert_eq!(eligible_population(&pe, &c).count(), 0, "D−365 not covered");
+        pe.coverage = vec![(100 - 365, 129)];
+        assert_eq!(eligible_population(&pe, &c).count(), 0, "D+30 not covered");
+        let mut old = adult();
+        old.pcr_stays = vec![st(90, 100)];
+        old.birth = day(1905, 4, 11); // 65 on D
+        assert_eq!(eligible_population(&old, &c).count(), 0);
+        old.birth = day(1905, 4, 12); // 64 on D
+        assert_eq!(eligible_population(&old, &c).count(), 1);
+    }
+
+    #[test]
+    fn index_window_ends_on_mp_end_minus_31_days() {
+        let c = ctx();
+        let mut pe = adult();
+        pe.pcr_stays = vec![obs(330, 333), st(334, 334)];
+        let d: Vec<i32> = eligible_population(&pe, &c).map(|s| s.discharge).collect();
+        assert_eq!(d, [333], "364 − 31 = 333 is in, 334 is not");
+    }
+
+    #[test]
+    fn readmission_on_day_30_counts_day_31_does_not_and_day_0_is_no_readmission() {
+        let c = ctx();
+        let mut pe = adult();
+        pe.pcr_stays = vec![st(90, 100), obs(130, 131)];
+        assert_eq!(numerator(&pe, 100, &c).map(|s| s.admission), Some(130));
+        pe.pcr_stays = vec![st(90, 100), st(131, 132)];
+        assert_eq!(numerator(&pe, 100, &c), None);
+        pe.pcr_stays = vec![st(90, 100), st(100, 101)];
+        assert_eq!(numerator(&pe, 100, &c), None);
+        pe.pcr_stays = vec![st(90, 100), st(101, 102)];
+        assert_eq!(numerator(&pe, 100, &c).map(|s| s.admission), Some(101));
+    }
+
+    #[test]
+    fn an_observation_stay_is_an_index_and_a_readmission() {
+        let mut pe = adult();
+        pe.pcr_stays = vec![obs(90, 91), obs(100, 101)];
+        let s = statuses(&pe);
+        assert_eq!(
+            s[0].1,
+            Outcome::Open {
+                evidence: Some(vec!["O101".into()])
+            }
+        );
+        assert_eq!(s[1].1, Outcome::ClosedWithoutEvidence);
+    }
+
+    #[test]
+    fn planned_readmissions_by_each_rule_do_not_count_and_the_next_unplanned_does() {
+        let c = ctx();
+        let pr2 = principal("planned_always_diagnosis");
+        let acute = principal("acute_diagnosis");
+        let mut pe = adult();
+        let mut p1 = st(110, 111);
+        p1.pcs_always = true;
+        pe.pcr_stays = vec![st(90, 100), p1.clone()];
+        assert_eq!(numerator(&pe, 100, &c), None, "PR1");
+        let mut p2 = st(110, 111);
+        p2.principal = pr2;
+        pe.pcr_stays = vec![st(90, 100), p2.clone(), st(125, 126)];
+        assert_eq!(
+            numerator(&pe, 100, &c).map(|s| s.admission),
+            Some(125),
+            "PR2 skipped, the later unplanned stay counts"
+        );
+        let mut p3 = st(110, 111);
+        p3.pcs_potential = true;
+        pe.pcr_stays = vec![st(90, 100), p3.clone()];
+        assert_eq!(numerator(&pe, 100, &c), None, "PR3, not acute");
+        p3.principal = acute;
+        pe.pcr_stays = vec![st(90, 100), p3];
+        assert!(numerator(&pe, 100, &c).is_some(), "PR3 with an acute dx (PR4)");
+        assert!(planned(&p1, &c) && planned(&p2, &c));
+        assert!(!planned(&st(1, 2), &c));
+    }
+
+    #[test]
+    fn four_index_stays_make_an_outlier_three_do_not_and_death_comes_first() {
+        let mut pe = adult();
+        pe.pcr_stays = vec![st(10, 12), st(60, 62), st(120, 122)];
+        assert!(statuses(&pe)
+            .iter()
+            .all(|(_, o)| *o == Outcome::ClosedWithoutEvidence));
+        pe.pcr_stays.push(st(200, 202));
+        assert!(statuses(&pe)
+            .iter()
+            .all(|(_, o)| *o == Outcome::Excluded(reason::OUTLIER)));
+        let mut dead = st(300, 302);
+        dead.death = true;
+        pe.pcr_stays = vec![st(10, 12), st(60, 62), st(120, 122), dead.clone()];
+        let s = statuses(&pe);
+        assert_eq!(s[3].1, Outcome::Excluded(reason::DEATH));
+        assert!(s[..3].iter().all(|(_, o)| *o == Outcome::ClosedWithoutEvidence));
+        pe.pcr_stays = vec![st(10, 12), st(60, 62), st(120, 122), st(200, 202), dead];
+        let s = statuses(&pe);
+        assert_eq!(s[4].1, Outcome::Excluded(reason::DEATH));
+        assert!(s[..4].iter().all(|(_, o)| *o == Outcome::Excluded(reason::OUTLIER)));
+    }
+
+    #[test]
+    fn rates_count_index_stays_outliers_enrollees_and_expected() {
+        let mut c = ctx();
+        let mut pe = adult();
+        pe.pcr_stays = vec![st(10, 12), obs(60, 61)];
+        let r = rates(&pe, &c);
+        let get = |r: &[RateCount], rate| {
+            r.iter()
+                .filter(|x| x.rate == rate)
+                .map(|x| (x.events, x.months))
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        };
+        assert_eq!(get(&r, RATE_INDEX_STAYS), (2, 0));
+        assert_eq!(get(&r, RATE_OUTLIERS), (0, 1), "an enrollee, not an outlier");
+        assert!(r.iter().all(|x| x.rate != RATE_EXPECTED), "no table: not computed");
+        c.pcr_risk = Some(
+            RiskTable::parse("w.csv", b"factor,value,weight\nbase,,-2.0\nobservation,,0.4\n")
+                .unwrap(),
+        );
+        let r = rates(&pe, &c);
+        // p(acute) = 1/(1+e^2) = 0.119203 ; p(obs) = 1/(1+e^1.6) = 0.167982
+        assert_eq!(get(&r, RATE_EXPECTED), (119_203 + 167_982, 0));
+        pe.pcr_stays = vec![st(10, 12), st(60, 62), st(120, 122), st(200, 202)];
+        let r = rates(&pe, &c);
+        assert_eq!(get(&r, RATE_INDEX_STAYS), (0, 0));
+        assert_eq!(get(&r, RATE_OUTLIERS), (1, 1));
+        pe.hospice = true;
+        assert!(rates(&pe, &c).is_empty());
+    }
+
+    #[test]
+    fn risk_table_fires_age_los_and_principal_prefix() {
+        let t = RiskTable::parse(
+            "w.csv",
+            b"factor,value,weight\nbase,,-1\nage,18-44,0.5\nage,45-64,0.25\nlos,1-3,0.125\nprincipal_dx,I50,1\n",
+        )
+        .unwrap();
+        let pe = adult(); // 30 in 1970
+        let mut s = st(10, 12);
+        s.principal_code = Some("I5022".into());
+        assert_eq!(t.log_odds(&pe, &s), -1.0 + 0.5 + 0.125 + 1.0);
+        s.admission = 5; // length 7
+        s.principal_code = Some("J189".into());
+        assert_eq!(t.log_odds(&pe, &s), -0.5);
+    }
+
+    #[test]
+    fn risk_table_errors_name_the_row_and_column() {
+        let e = |t: &str| RiskTable::parse("w.csv", t.as_bytes()).unwrap_err().to_string();
+        assert!(e("a,b\n").contains("header"));
+        assert!(e("factor,value,weight\nage,18-44,0.1\n").contains("no `base` row"));
+        let m = e("factor,value,weight\nbase,,x\n");
+        assert!(m.contains("row 1") && m.contains("weight"), "{m}");
+        let m = e("factor,value,weight\nbase,,1\nage,18-44,1\nage,40-50,1\n");
+        assert!(m.contains("row 3") && m.contains("overlaps"), "{m}");
+        assert!(e("factor,value,weight\nbase,,1\nhcc,19,1\n").contains("unknown factor `hcc`"));
+    }
+}
