@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub value_sets: Vec<PathBuf>,
     /// The value-set map for directory exports (None: the shipped map).
     pub value_set_map: Option<PathBuf>,
+    /// PCR-HH's risk-weight table (None: expected readmissions not computed).
+    pub pcr_risk_weights: Option<PathBuf>,
     /// DiD bootstrap draws and seed (§5).
     pub bootstrap: BootstrapSettings,
     /// Small-cell suppression of the HTML report (§7).
@@ -71,6 +73,7 @@ impl RunOptions {
             params,
             value_sets: vec![],
             value_set_map: None,
+            pcr_risk_weights: None,
             bootstrap: BootstrapSettings::default(),
             suppression: SuppressionRule::default(),
             measures: None,
@@ -536,6 +539,23 @@ fn merge_parts(
     Ok(merged)
 }
 
+/// PCR-HH's risk-weight table of `opts` (docs/measures/pcr.md), read and checked; a bad file
+/// is a usage error naming its row and column.
+fn pcr_risk_table(opts: &RunOptions) -> Result<Option<std::sync::Arc<measures::pcr_hh::RiskTable>>> {
+    let Some(path) = &opts.pcr_risk_weights else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        UsageError(format!(
+            "pcr_risk_weights: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    measures::pcr_hh::RiskTable::parse(&path.display().to_string(), &bytes)
+        .map(Some)
+        .map_err(|e| UsageError(e.to_string()).into())
+}
+
 /// The partial of one input (a whole input or one bucket): every per-person output and every
 /// mergeable count (see [`caregap_scaleout::partial`]). `anchors` is the global enrollee anchor list.
 fn compute_partial(
@@ -547,7 +567,8 @@ fn compute_partial(
     bucket: Option<(u32, u32)>,
 ) -> Result<Partial> {
     let p = &opts.params;
-    let ctx = measures::Context::new(p);
+    let mut ctx = measures::Context::new(p);
+    ctx.pcr_risk = pcr_risk_table(opts)?;
     let conds = timer.time(
         "conditions",
         || Ok(conditions::conditions(input, vs, p)?.collect()?),
