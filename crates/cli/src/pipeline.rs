@@ -541,7 +541,9 @@ fn merge_parts(
 
 /// PCR-HH's risk-weight table of `opts` (docs/measures/pcr.md), read and checked; a bad file
 /// is a usage error naming its row and column.
-fn pcr_risk_table(opts: &RunOptions) -> Result<Option<std::sync::Arc<measures::pcr_hh::RiskTable>>> {
+fn pcr_risk_table(
+    opts: &RunOptions,
+) -> Result<Option<std::sync::Arc<measures::pcr_hh::RiskTable>>> {
     let Some(path) = &opts.pcr_risk_weights else {
         return Ok(None);
     };

@@ -47,8 +47,8 @@ pub use dispensing::Dispensing;
 pub use ed::EdVisit;
 pub use labs::Hba1c;
 pub use needs::{Needs, Since, Uses};
-pub use pcr_stays::PcrStay;
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
+pub use pcr_stays::PcrStay;
 pub use stays::{merge_stays, Stay, StayComponent};
 pub use visits::Visit;
 

@@ -171,7 +171,8 @@ mod tests {
                 "cbp",
                 "hba1c_poor",
                 "ssd",
-                "pcr_30"
+                "pcr_30",
+                "pcr_hh"
             ]
         );
         let inverse: Vec<&str> = e
@@ -179,7 +180,7 @@ mod tests {
             .filter(|x| x.lower_is_better)
             .map(|x| x.id)
             .collect();
-        assert_eq!(inverse, ["hba1c_poor", "pcr_30"]);
+        assert_eq!(inverse, ["hba1c_poor", "pcr_30", "pcr_hh"]);
         assert!(e.iter().all(|x| !x.name.is_empty() && !x.spec.is_empty()));
         let fua = e.iter().find(|x| x.id == "fua_7").unwrap();
         assert_eq!(fua.age_bands, ["13-17", "18-64", "65+"]);

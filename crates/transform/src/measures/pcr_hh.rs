@@ -100,7 +100,10 @@ pub fn numerator<'a>(pe: &'a PersonEvents, d: i32, ctx: &Context) -> Option<&'a 
 /// Every eligible stay with its outcome, in stay order (before the hospice pass).
 fn outcomes<'a>(pe: &'a PersonEvents, ctx: &'a Context) -> Vec<(&'a PcrStay, Outcome)> {
     let stays: Vec<&PcrStay> = eligible_population(pe, ctx).collect();
-    let alive = stays.iter().filter(|s| death_exclusion(s).is_none()).count();
+    let alive = stays
+        .iter()
+        .filter(|s| death_exclusion(s).is_none())
+        .count();
     let outlier = is_outlier(alive);
     stays
         .into_iter()
@@ -138,8 +141,8 @@ pub fn rates(pe: &PersonEvents, ctx: &Context) -> Vec<RateCount> {
         return Vec::new();
     }
     let mut out: Vec<RateCount> = Vec::new();
-    let mut add = |rate: &'static str, age: i32, hh: Option<String>, events: i64, months: i64| {
-        match out
+    let mut add =
+        |rate: &'static str, age: i32, hh: Option<String>, events: i64, months: i64| match out
             .iter_mut()
             .find(|r| r.rate == rate && r.age == Some(age) && r.health_home_id == hh)
         {
@@ -155,8 +158,7 @@ pub fn rates(pe: &PersonEvents, ctx: &Context) -> Vec<RateCount> {
                 events,
                 months,
             }),
-        }
-    };
+        };
     let rows = outcomes(pe, ctx);
     let outlier = rows
         .iter()
@@ -274,7 +276,9 @@ impl RiskTable {
                     return Err(bad(
                         row,
                         "factor",
-                        format!("unknown factor `{other}` (base, age, observation, los, principal_dx)"),
+                        format!(
+                            "unknown factor `{other}` (base, age, observation, los, principal_dx)"
+                        ),
                     ))
                 }
             };
@@ -438,7 +442,10 @@ mod tests {
         assert_eq!(numerator(&pe, 100, &c), None, "PR3, not acute");
         p3.principal = acute;
         pe.pcr_stays = vec![st(90, 100), p3];
-        assert!(numerator(&pe, 100, &c).is_some(), "PR3 with an acute dx (PR4)");
+        assert!(
+            numerator(&pe, 100, &c).is_some(),
+            "PR3 with an acute dx (PR4)"
+        );
         assert!(planned(&p1, &c) && planned(&p2, &c));
         assert!(!planned(&st(1, 2), &c));
     }
@@ -459,11 +466,15 @@ mod tests {
         pe.pcr_stays = vec![st(10, 12), st(60, 62), st(120, 122), dead.clone()];
         let s = statuses(&pe);
         assert_eq!(s[3].1, Outcome::Excluded(reason::DEATH));
-        assert!(s[..3].iter().all(|(_, o)| *o == Outcome::ClosedWithoutEvidence));
+        assert!(s[..3]
+            .iter()
+            .all(|(_, o)| *o == Outcome::ClosedWithoutEvidence));
         pe.pcr_stays = vec![st(10, 12), st(60, 62), st(120, 122), st(200, 202), dead];
         let s = statuses(&pe);
         assert_eq!(s[4].1, Outcome::Excluded(reason::DEATH));
-        assert!(s[..4].iter().all(|(_, o)| *o == Outcome::Excluded(reason::OUTLIER)));
+        assert!(s[..4]
+            .iter()
+            .all(|(_, o)| *o == Outcome::Excluded(reason::OUTLIER)));
     }
 
     #[test]
@@ -479,11 +490,21 @@ mod tests {
                 .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
         };
         assert_eq!(get(&r, RATE_INDEX_STAYS), (2, 0));
-        assert_eq!(get(&r, RATE_OUTLIERS), (0, 1), "an enrollee, not an outlier");
-        assert!(r.iter().all(|x| x.rate != RATE_EXPECTED), "no table: not computed");
+        assert_eq!(
+            get(&r, RATE_OUTLIERS),
+            (0, 1),
+            "an enrollee, not an outlier"
+        );
+        assert!(
+            r.iter().all(|x| x.rate != RATE_EXPECTED),
+            "no table: not computed"
+        );
         c.pcr_risk = Some(
-            RiskTable::parse("w.csv", b"factor,value,weight\nbase,,-2.0\nobservation,,0.4\n")
-                .unwrap(),
+            RiskTable::parse(
+                "w.csv",
+                b"factor,value,weight\nbase,,-2.0\nobservation,,0.4\n",
+            )
+            .unwrap(),
         );
         let r = rates(&pe, &c);
         // p(acute) = 1/(1+e^2) = 0.119203 ; p(obs) = 1/(1+e^1.6) = 0.167982
@@ -514,7 +535,11 @@ mod tests {
 
     #[test]
     fn risk_table_errors_name_the_row_and_column() {
-        let e = |t: &str| RiskTable::parse("w.csv", t.as_bytes()).unwrap_err().to_string();
+        let e = |t: &str| {
+            RiskTable::parse("w.csv", t.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
         assert!(e("a,b\n").contains("header"));
         assert!(e("factor,value,weight\nage,18-44,0.1\n").contains("no `base` row"));
         let m = e("factor,value,weight\nbase,,x\n");
