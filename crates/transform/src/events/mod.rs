@@ -98,6 +98,8 @@ pub struct PersonEvents {
     pub birth: i32,
     /// Earliest death_date (§8), if any.
     pub death: Option<i32>,
+    /// The eligibility gender (lower-cased; the smallest of the person's rows), if any.
+    pub gender: Option<String>,
     /// Covered spans (payer_type in the coverage types), merged and sorted.
     pub coverage: Vec<(i32, i32)>,
     /// Health Home enrollment spans, by start.
@@ -328,7 +330,18 @@ pub fn build_person_events(
     eligibility: &DataFrame,
     paid: &DataFrame,
 ) -> PolarsResult<Vec<PersonEvents>> {
+    // The gender (PCR-HH's risk-weight `age_sex` terms): the smallest non-null of the rows.
+    let genders = input
+        .lazy("eligibility")
+        .group_by([col("person_id")])
+        .agg([col("gender").drop_nulls().min().alias("gender")]);
     let persons_df = crate::eligibility::persons(input)
+        .join(
+            genders,
+            [col("person_id")],
+            [col("person_id")],
+            JoinArgs::new(JoinType::Left),
+        )
         .sort(["person_id"], Default::default())
         .with_row_index("pidx", None)
         .collect()?;
@@ -336,14 +349,17 @@ pub fn build_person_events(
     let ids = r.str("person_id")?;
     let births = r.date("birth_date")?;
     let deaths = r.date("death_date")?;
+    let genders = r.str("gender")?;
     let mut people: Vec<PersonEvents> = ids
         .into_iter()
         .zip(births)
         .zip(deaths)
-        .map(|((id, b), death)| PersonEvents {
+        .zip(genders)
+        .map(|(((id, b), death), gender)| PersonEvents {
             person_id: id.unwrap_or_default(),
             birth: b.unwrap_or(0),
             death,
+            gender,
             ..Default::default()
         })
         .collect();

@@ -21,6 +21,11 @@ pub const OUTLIER_MIN_STAYS: usize = 4;
 
 /// [`RateCount::rate`] of the denominator: `events` = index stays (open + closed rows).
 pub const RATE_INDEX_STAYS: &str = "index_stays";
+/// [`RateCount::rate`]: `events` = index stays that are observation stays.
+pub const RATE_INDEX_STAYS_OBSERVATION: &str = "index_stays_observation";
+/// [`RateCount::rate`]: `events` = `closed` index stays with an admission on D+1 … D+30 (all
+/// of them planned readmissions).
+pub const RATE_PLANNED_EXCLUDED: &str = "planned_readmissions_excluded";
 /// [`RateCount::rate`] of the outliers: `events` = 1 for an outlier, `months` = 1 for an
 /// enrollee (not months: outliers per 1,000 enrollees = 1000 × Σevents ÷ Σmonths).
 pub const RATE_OUTLIERS: &str = "outliers";
@@ -134,7 +139,8 @@ fn evaluate(pe: &PersonEvents, ctx: &Context) -> Vec<GapRow> {
 }
 
 /// **Rates** (pcr.md "Rates reported"): one person's index stays, outlier and enrollee counts
-/// and expected readmissions, as [`RateCount`]s ([`RATE_INDEX_STAYS`], [`RATE_OUTLIERS`],
+/// and expected readmissions, as [`RateCount`]s ([`RATE_INDEX_STAYS`],
+/// [`RATE_INDEX_STAYS_OBSERVATION`], [`RATE_PLANNED_EXCLUDED`], [`RATE_OUTLIERS`],
 /// [`RATE_EXPECTED`]). A person with hospice in the MP counts in none of them.
 pub fn rates(pe: &PersonEvents, ctx: &Context) -> Vec<RateCount> {
     if pe.hospice {
@@ -170,6 +176,16 @@ pub fn rates(pe: &PersonEvents, ctx: &Context) -> Vec<RateCount> {
         let d = stay.discharge;
         let (age, hh) = (pe.age_on(d), pe.health_home_on(d));
         add(RATE_INDEX_STAYS, age, hh.clone(), 1, 0);
+        if stay.observation {
+            add(RATE_INDEX_STAYS_OBSERVATION, age, hh.clone(), 1, 0);
+        }
+        let readmitted = pe
+            .pcr_stays
+            .iter()
+            .any(|s| (d + 1..=d + 30).contains(&s.admission));
+        if *o == Outcome::ClosedWithoutEvidence && readmitted {
+            add(RATE_PLANNED_EXCLUDED, age, hh.clone(), 1, 0);
+        }
         if let Some(t) = &ctx.pcr_risk {
             add(RATE_EXPECTED, age, hh, t.millionths(pe, stay), 0);
         }
@@ -189,11 +205,40 @@ pub fn rates(pe: &PersonEvents, ctx: &Context) -> Vec<RateCount> {
     out
 }
 
+/// The sex of a risk-weight `age_sex` term: eligibility gender `female` / `f`, `male` / `m`,
+/// anything else or none `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sex {
+    Female,
+    Male,
+    Unknown,
+}
+
+impl Sex {
+    fn of(gender: Option<&str>) -> Sex {
+        match gender.map(str::trim) {
+            Some("female" | "f") => Sex::Female,
+            Some("male" | "m") => Sex::Male,
+            _ => Sex::Unknown,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Sex> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "female" => Some(Sex::Female),
+            "male" => Some(Sex::Male),
+            "unknown" => Some(Sex::Unknown),
+            _ => None,
+        }
+    }
+}
+
 /// One term of a [`RiskTable`].
 #[derive(Debug, Clone, PartialEq)]
 enum Factor {
     Base,
     Age(i32, i32),
+    AgeSex(Sex, i32, i32),
     Observation,
     Los(i32, i32),
     PrincipalDx(String),
@@ -262,6 +307,18 @@ impl RiskTable {
                     let (a, b) = range(row, f[1])?;
                     Factor::Age(a, b)
                 }
+                "age_sex" => {
+                    let (sex, ages) = f[1].split_once(':').unwrap_or(("", ""));
+                    let sex = Sex::parse(sex).ok_or_else(|| {
+                        bad(
+                            row,
+                            "value",
+                            format!("`{}` is not `SEX:MIN-MAX` (female, male, unknown)", f[1]),
+                        )
+                    })?;
+                    let (a, b) = range(row, ages)?;
+                    Factor::AgeSex(sex, a, b)
+                }
                 "observation" => Factor::Observation,
                 "los" => {
                     let (a, b) = range(row, f[1])?;
@@ -287,6 +344,7 @@ impl RiskTable {
                 (Factor::Age(a, b), Factor::Age(c, d)) | (Factor::Los(a, b), Factor::Los(c, d)) => {
                     a <= d && c <= b
                 }
+                (Factor::AgeSex(s, a, b), Factor::AgeSex(t, c, d)) => s == t && a <= d && c <= b,
                 (Factor::PrincipalDx(a), Factor::PrincipalDx(b)) => a == b,
                 _ => false,
             });
@@ -314,6 +372,9 @@ impl RiskTable {
             .filter(|(f, _)| match f {
                 Factor::Base => true,
                 Factor::Age(a, b) => (*a..=*b).contains(&age),
+                Factor::AgeSex(s, a, b) => {
+                    *s == Sex::of(pe.gender.as_deref()) && (*a..=*b).contains(&age)
+                }
                 Factor::Observation => stay.observation,
                 Factor::Los(a, b) => (*a..=*b).contains(&los),
                 Factor::PrincipalDx(p) => stay
@@ -490,6 +551,8 @@ mod tests {
                 .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
         };
         assert_eq!(get(&r, RATE_INDEX_STAYS), (2, 0));
+        assert_eq!(get(&r, RATE_INDEX_STAYS_OBSERVATION), (1, 0));
+        assert_eq!(get(&r, RATE_PLANNED_EXCLUDED), (0, 0));
         assert_eq!(
             get(&r, RATE_OUTLIERS),
             (0, 1),
@@ -509,6 +572,15 @@ mod tests {
         let r = rates(&pe, &c);
         // p(acute) = 1/(1+e^2) = 0.119203 ; p(obs) = 1/(1+e^1.6) = 0.167982
         assert_eq!(get(&r, RATE_EXPECTED), (119_203 + 167_982, 0));
+        let mut planned_stay = st(20, 21);
+        planned_stay.pcs_always = true;
+        pe.pcr_stays = vec![st(10, 12), planned_stay];
+        let r = rates(&pe, &c);
+        assert_eq!(
+            get(&r, RATE_PLANNED_EXCLUDED),
+            (1, 0),
+            "12 closed, readmitted on 20"
+        );
         pe.pcr_stays = vec![st(10, 12), st(60, 62), st(120, 122), st(200, 202)];
         let r = rates(&pe, &c);
         assert_eq!(get(&r, RATE_INDEX_STAYS), (0, 0));
@@ -524,10 +596,21 @@ mod tests {
             b"factor,value,weight\nbase,,-1\nage,18-44,0.5\nage,45-64,0.25\nlos,1-3,0.125\nprincipal_dx,I50,1\n",
         )
         .unwrap();
-        let pe = adult(); // 30 in 1970
+        let mut pe = adult(); // 30 in 1970
         let mut s = st(10, 12);
         s.principal_code = Some("I5022".into());
         assert_eq!(t.log_odds(&pe, &s), -1.0 + 0.5 + 0.125 + 1.0);
+        let t2 = RiskTable::parse(
+            "w.csv",
+            b"factor,value,weight\nbase,,0\nage_sex,female:18-44,0.5\nage_sex,male:18-44,0.25\nage_sex,unknown:18-64,2\n",
+        )
+        .unwrap();
+        pe.gender = Some("female".into());
+        assert_eq!(t2.log_odds(&pe, &s), 0.5);
+        pe.gender = Some("m".into());
+        assert_eq!(t2.log_odds(&pe, &s), 0.25);
+        pe.gender = None;
+        assert_eq!(t2.log_odds(&pe, &s), 2.0);
         s.admission = 5; // length 7
         s.principal_code = Some("J189".into());
         assert_eq!(t.log_odds(&pe, &s), -0.5);
@@ -547,5 +630,10 @@ mod tests {
         let m = e("factor,value,weight\nbase,,1\nage,18-44,1\nage,40-50,1\n");
         assert!(m.contains("row 3") && m.contains("overlaps"), "{m}");
         assert!(e("factor,value,weight\nbase,,1\nhcc,19,1\n").contains("unknown factor `hcc`"));
+        assert!(e(
+            "factor,value,weight\nbase,,1\nage_sex,female:18-44,1\nage_sex,female:44-64,1\n"
+        )
+        .contains("overlaps"));
+        assert!(e("factor,value,weight\nbase,,1\nage_sex,other:18-44,1\n").contains("SEX:MIN-MAX"));
     }
 }
