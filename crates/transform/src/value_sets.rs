@@ -864,6 +864,15 @@ Mammography,1.2.7,2025,77067,Screening mammography,CPT,2.16.840.1.113883.6.12,20
     }
 
     #[test]
+    fn icd_10_pcs_is_matched_for_the_pcr_procedure_sets_only() {
+        let vs = apply("value_set,code_system,code\nplanned_always_procedure,ICD10PCS,0ty00z0\n")
+            .unwrap();
+        assert!(vs.contains("planned_always_procedure", "icd-10-pcs", "0TY00Z0"));
+        assert!(!vs.contains("planned_always_procedure", "icd-10-pcs", "0TY10Z0"));
+        assert!(apply("value_set,code_system,code\nhospice,ICD10PCS,0W3\n").is_err());
+    }
+
+    #[test]
     fn unknown_layout_is_an_error() {
         let e = apply("set,system,code\nx,y,z\n").unwrap_err().to_string();
         assert!(e.contains("cannot tell the layout"), "{e}");
