@@ -587,8 +587,11 @@ fn compute_partial(
         "encounters",
         || {
             let paid = events::paid_by_person_month(input)?.collect()?;
-            let people =
+            let mut people =
                 events::build_person_events(input, vs, p, &ctx.needs, &conds, &elig, &paid)?;
+            if let Some(t) = &ctx.pcr_risk {
+                measures::pcr_hh::load_comorbidities(input, t, &ctx.period, &mut people)?;
+            }
             Ok((people, paid))
         },
         |(people, _): &(Vec<_>, DataFrame)| people.len(),

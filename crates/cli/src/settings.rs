@@ -450,7 +450,7 @@ pub static SETTINGS: &[Setting] = &[
             "pcr_risk_weights",
             Kind::Path,
             Effect::Results,
-            "PCR-HH risk-weight table (`factor,value,weight`: base, age, age_sex, observation, los, principal_dx), from which expected readmissions and O/E are computed (docs/measures/pcr.md); without it they are not computed",
+            "PCR-HH risk-weight table (`factor,value,weight`: base, age, age_sex, observation, los, principal_dx, comorbidity), from which expected readmissions and O/E are computed (docs/measures/pcr.md); without it they are not computed",
         )
     },
     Setting {

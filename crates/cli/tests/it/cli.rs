@@ -305,7 +305,7 @@ fn pcr_risk_weights_is_read_and_a_bad_row_is_a_usage_error() {
     let good = d.path().join("good.csv");
     std::fs::write(
         &good,
-        "factor,value,weight\nbase,,-2.0\nage_sex,female:18-44,0.1\nobservation,,0.4\n",
+        "factor,value,weight\nbase,,-2.0\nage_sex,female:18-44,0.1\nobservation,,0.4\ncomorbidity,PNEU:J18,0.3\ncomorbidity,DIAB:E11,0.2\n",
     )
     .unwrap();
     let o = run(&good, "a");

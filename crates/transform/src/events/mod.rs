@@ -108,6 +108,9 @@ pub struct PersonEvents {
     pub stays: Vec<Stay>,
     /// Acute and observation stays for PCR-HH, merged, by admission ([`pcr_stays`]).
     pub pcr_stays: Vec<PcrStay>,
+    /// PCR-HH risk-table comorbidity labels by service date (bit masks), sorted; filled only
+    /// when a risk table has comorbidity terms (`measures::pcr_hh::load_comorbidities`).
+    pub pcr_comorbidities: Vec<(i32, i64)>,
     /// Nonacute stays, by date ([`stays`]).
     pub nonacute: Vec<Dated>,
     /// ED visits, by date ([`ed`]).

@@ -242,6 +242,8 @@ enum Factor {
     Observation,
     Los(i32, i32),
     PrincipalDx(String),
+    /// Label `i` of [`RiskTable::comorbidities`].
+    Comorbidity(usize),
 }
 
 /// A user-supplied risk-weight table (pcr.md "Expected readmissions"): a logistic model whose
@@ -251,7 +253,12 @@ enum Factor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RiskTable {
     rows: Vec<(Factor, f64)>,
+    /// Comorbidity labels and their ICD-10-CM prefixes, in file order (bit `i` = label `i`).
+    comorbidities: Vec<(String, Vec<String>)>,
 }
+
+/// The most comorbidity labels a table may have (bits of an `i64`).
+pub const MAX_COMORBIDITIES: usize = 63;
 
 impl RiskTable {
     /// Read a table from the bytes of `file` (named in errors, with its row and column).
@@ -287,6 +294,7 @@ impl RiskTable {
             parse().ok_or_else(|| bad(row, "value", format!("`{v}` is not a range `MIN-MAX`")))
         };
         let mut rows: Vec<(Factor, f64)> = Vec::new();
+        let mut comorbidities: Vec<(String, Vec<String>)> = Vec::new();
         for (i, line) in lines.enumerate() {
             let row = i + 1;
             if line.trim().is_empty() {
@@ -324,6 +332,44 @@ impl RiskTable {
                     let (a, b) = range(row, f[1])?;
                     Factor::Los(a, b)
                 }
+                "comorbidity" => {
+                    let (label, prefix) = f[1]
+                        .split_once(':')
+                        .map(|(l, p)| (l.trim(), p))
+                        .filter(|(l, _)| !l.is_empty())
+                        .ok_or_else(|| {
+                            bad(row, "value", format!("`{}` is not `LABEL:PREFIX`", f[1]))
+                        })?;
+                    let code = crate::value_sets::normalise_code("icd-10-cm", prefix)
+                        .ok_or_else(|| bad(row, "value", "an ICD-10-CM prefix is needed".into()))?;
+                    if let Some(i) = comorbidities.iter().position(|(l, _)| l == label) {
+                        let same = rows
+                            .iter()
+                            .any(|(g, w)| *g == Factor::Comorbidity(i) && *w == weight);
+                        if !same {
+                            return Err(bad(
+                                row,
+                                "weight",
+                                format!(
+                                    "comorbidity `{label}` has another weight on an earlier row"
+                                ),
+                            ));
+                        }
+                        if !comorbidities[i].1.contains(&code) {
+                            comorbidities[i].1.push(code);
+                        }
+                        continue;
+                    }
+                    if comorbidities.len() == MAX_COMORBIDITIES {
+                        return Err(bad(
+                            row,
+                            "value",
+                            format!("more than {MAX_COMORBIDITIES} comorbidity labels"),
+                        ));
+                    }
+                    comorbidities.push((label.to_string(), vec![code]));
+                    Factor::Comorbidity(comorbidities.len() - 1)
+                }
                 "principal_dx" => {
                     let code = crate::value_sets::normalise_code("icd-10-cm", f[1])
                         .ok_or_else(|| bad(row, "value", "an ICD-10-CM prefix is needed".into()))?;
@@ -360,13 +406,27 @@ impl RiskTable {
         if !rows.iter().any(|(f, _)| *f == Factor::Base) {
             return Err(bad(0, "factor", "no `base` row (the intercept)".into()));
         }
-        Ok(Arc::new(RiskTable { rows }))
+        Ok(Arc::new(RiskTable {
+            rows,
+            comorbidities,
+        }))
+    }
+
+    /// Whether the table has comorbidity terms (then [`load_comorbidities`] must run).
+    pub fn has_comorbidities(&self) -> bool {
+        !self.comorbidities.is_empty()
     }
 
     /// x: the sum of the weights of the rows that fire for `stay` of `pe`.
     pub fn log_odds(&self, pe: &PersonEvents, stay: &PcrStay) -> f64 {
-        let age = pe.age_on(stay.discharge);
+        let d = stay.discharge;
+        let age = pe.age_on(d);
         let los = stay.length();
+        let comorbid = pe
+            .pcr_comorbidities
+            .iter()
+            .filter(|(day, _)| (d - 365..=d).contains(day))
+            .fold(0i64, |a, (_, bits)| a | bits);
         self.rows
             .iter()
             .filter(|(f, _)| match f {
@@ -381,6 +441,7 @@ impl RiskTable {
                     .principal_code
                     .as_deref()
                     .is_some_and(|c| c.starts_with(p.as_str())),
+                Factor::Comorbidity(i) => comorbid & (1 << i) != 0,
             })
             .map(|(_, w)| w)
             .sum()
@@ -391,6 +452,92 @@ impl RiskTable {
         let p = 1.0 / (1.0 + (-self.log_odds(pe, stay)).exp());
         (p * 1_000_000.0).round() as i64
     }
+}
+
+/// Fill [`PersonEvents::pcr_comorbidities`] of the persons with a PCR stay: the comorbidity
+/// labels of `table` (bit `i` = label `i`) of each service date in MP start − 365 … MP end − 31,
+/// from any ICD-10-CM diagnosis position of any medical claim line (pcr.md "Expected
+/// readmissions"). Matched vectorised; nothing is read when the table has no such terms.
+/// `people` must be sorted by person_id (as [`crate::events::build_person_events`] makes them).
+pub fn load_comorbidities(
+    input: &caregap_ingest::InputLayer,
+    table: &RiskTable,
+    period: &super::Period,
+    people: &mut [PersonEvents],
+) -> polars::prelude::PolarsResult<()> {
+    use polars::prelude::*;
+    if table.comorbidities.is_empty() {
+        return Ok(());
+    }
+    let columns = crate::claims::diagnosis_columns_in_use(input);
+    let from = crate::params::date_lit(crate::params::from_epoch_days(period.start - 365));
+    let to = crate::params::date_lit(crate::params::from_epoch_days(period.end - 31));
+    let label = |prefixes: &[String]| {
+        let mut by_len: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+        for p in prefixes {
+            by_len.entry(p.len()).or_default().push(p.clone());
+        }
+        by_len
+            .into_iter()
+            .map(|(n, ps)| crate::params::in_list(col("code").str().head(lit(n as i64)), &ps))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false))
+            .fill_null(lit(false))
+    };
+    let names: Vec<String> = (0..table.comorbidities.len())
+        .map(|i| format!("cm_{i}"))
+        .collect();
+    let long = crate::claims::diagnosis_long(input.lazy("medical_claim"), &columns)?
+        .filter(
+            col("system")
+                .eq(lit("icd-10-cm"))
+                .and(col("service_date").gt_eq(from))
+                .and(col("service_date").lt_eq(to)),
+        )
+        .with_columns(
+            table
+                .comorbidities
+                .iter()
+                .zip(&names)
+                .map(|((_, ps), n)| label(ps).alias(n.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .group_by([col("person_id"), col("service_date")])
+        .agg(
+            names
+                .iter()
+                .map(|n| col(n.as_str()).any(false))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    let r = crate::events::Rows { df: &long };
+    let ids = r.str("person_id")?;
+    let dates = r.date("service_date")?;
+    let mut bits = vec![0i64; long.height()];
+    for (i, n) in names.iter().enumerate() {
+        for (b, on) in bits.iter_mut().zip(r.bool(n)?) {
+            if on {
+                *b |= 1 << i;
+            }
+        }
+    }
+    for ((id, d), b) in ids.into_iter().zip(dates).zip(bits) {
+        let (Some(id), Some(d)) = (id, d) else {
+            continue;
+        };
+        if b == 0 {
+            continue;
+        }
+        if let Ok(k) = people.binary_search_by(|p| p.person_id.as_str().cmp(id.as_str())) {
+            if !people[k].pcr_stays.is_empty() {
+                people[k].pcr_comorbidities.push((d, b));
+            }
+        }
+    }
+    for pe in people.iter_mut() {
+        pe.pcr_comorbidities.sort_unstable();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -614,6 +761,66 @@ mod tests {
         s.admission = 5; // length 7
         s.principal_code = Some("J189".into());
         assert_eq!(t.log_odds(&pe, &s), -0.5);
+    }
+
+    #[test]
+    fn comorbidity_labels_fire_once_within_the_year_before_discharge() {
+        let t = RiskTable::parse(
+            "w.csv",
+            b"factor,value,weight\nbase,,0\ncomorbidity,DIAB:E11,0.25\ncomorbidity,DIAB:E10,0.25\ncomorbidity,CHF:I50,0.5\n",
+        )
+        .unwrap();
+        assert!(t.has_comorbidities());
+        let mut pe = adult();
+        let s = st(400, 402);
+        // DIAB (bit 0) on D−365 and on D; CHF (bit 1) on D−366: out of the look-back.
+        pe.pcr_comorbidities = vec![(402 - 366, 2), (402 - 365, 1), (402, 1)];
+        assert_eq!(t.log_odds(&pe, &s), 0.25);
+        pe.pcr_comorbidities.push((402 + 1, 2));
+        assert_eq!(t.log_odds(&pe, &s), 0.25, "after D does not count");
+        pe.pcr_comorbidities.push((402 - 1, 2));
+        assert_eq!(t.log_odds(&pe, &s), 0.75);
+        let e = RiskTable::parse(
+            "w.csv",
+            b"factor,value,weight\nbase,,0\ncomorbidity,DIAB:E11,0.25\ncomorbidity,DIAB:E10,0.5\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("row 3") && e.contains("another weight"), "{e}");
+    }
+
+    #[test]
+    fn comorbidities_are_loaded_from_the_claims_of_persons_with_a_stay() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/cases/measures/pcr_hh");
+        let input = caregap_ingest::read_input_layer(&dir).unwrap();
+        let p = crate::params::Params::calendar_year(2025);
+        let period = super::super::Period::new(&p);
+        let t = RiskTable::parse(
+            "w.csv",
+            b"factor,value,weight\nbase,,0\ncomorbidity,PNEU:J18,1\ncomorbidity,CP:R07.9,1\n",
+        )
+        .unwrap();
+        let with_stay = |id: &str| PersonEvents {
+            person_id: id.into(),
+            pcr_stays: vec![st(1, 2)],
+            ..Default::default()
+        };
+        let mut people = vec![
+            with_stay("H2"),
+            with_stay("H3"),
+            PersonEvents {
+                person_id: "H4A".into(),
+                ..Default::default()
+            },
+        ];
+        load_comorbidities(&input, &t, &period, &mut people).unwrap();
+        assert_eq!(people[0].pcr_comorbidities, [(day(2025, 4, 1), 2)]);
+        assert_eq!(
+            people[1].pcr_comorbidities,
+            [(day(2025, 5, 1), 1), (day(2025, 5, 20), 2)]
+        );
+        assert!(people[2].pcr_comorbidities.is_empty(), "no PCR stay");
     }
 
     #[test]
