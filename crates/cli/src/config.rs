@@ -94,6 +94,7 @@ impl Layer {
             params,
             value_sets: self.paths("value_sets").unwrap_or_default(),
             value_set_map: self.path("value_set_map"),
+            pcr_risk_weights: self.path("pcr_risk_weights"),
             bootstrap: BootstrapSettings {
                 draws: self.int("bootstrap_draws")?.expect("a declared default"),
                 seed: self.int("seed")?.expect("a declared default"),

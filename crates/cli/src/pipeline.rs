@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub value_sets: Vec<PathBuf>,
     /// The value-set map for directory exports (None: the shipped map).
     pub value_set_map: Option<PathBuf>,
+    /// PCR-HH's risk-weight table (None: expected readmissions not computed).
+    pub pcr_risk_weights: Option<PathBuf>,
     /// DiD bootstrap draws and seed (§5).
     pub bootstrap: BootstrapSettings,
     /// Small-cell suppression of the HTML report (§7).
@@ -76,6 +78,7 @@ impl RunOptions {
             params,
             value_sets: vec![],
             value_set_map: None,
+            pcr_risk_weights: None,
             bootstrap: BootstrapSettings::default(),
             suppression: SuppressionRule::default(),
             measures: None,
@@ -542,6 +545,25 @@ fn merge_parts(
     Ok(merged)
 }
 
+/// PCR-HH's risk-weight table of `opts` (docs/measures/pcr.md), read and checked; a bad file
+/// is a usage error naming its row and column.
+fn pcr_risk_table(
+    opts: &RunOptions,
+) -> Result<Option<std::sync::Arc<measures::pcr_hh::RiskTable>>> {
+    let Some(path) = &opts.pcr_risk_weights else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        UsageError(format!(
+            "pcr_risk_weights: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    measures::pcr_hh::RiskTable::parse(&path.display().to_string(), &bytes)
+        .map(Some)
+        .map_err(|e| UsageError(e.to_string()).into())
+}
+
 /// The partial of one input (a whole input or one bucket): every per-person output and every
 /// mergeable count (see [`caregap_scaleout::partial`]). `anchors` is the global enrollee anchor list.
 fn compute_partial(
@@ -560,7 +582,8 @@ fn compute_partial(
     let earliest = caregap_transform::claims::earliest_service_date(input)?;
     // docs/measures/col.md §6: a bucket sees only its persons' claims, so a split run without
     // --history-start judges history from each bucket's earliest claim (see col.md §6).
-    let ctx = measures::Context::new(p).with_history_from(earliest);
+    let mut ctx = measures::Context::new(p).with_history_from(earliest);
+    ctx.pcr_risk = pcr_risk_table(opts)?;
     let conds = timer.time(
         "conditions",
         || Ok(conditions::conditions(input, vs, p)?.collect()?),
@@ -580,6 +603,9 @@ fn compute_partial(
             let mut people =
                 events::build_person_events(input, vs, p, &ctx.needs, &conds, &elig, &paid)?;
             strata::load(input, &geography, &mut people)?;
+            if let Some(t) = &ctx.pcr_risk {
+                measures::pcr_hh::load_comorbidities(input, t, &ctx.period, &mut people)?;
+            }
             Ok((people, paid))
         },
         |(people, _): &(Vec<_>, DataFrame)| people.len(),

@@ -465,6 +465,21 @@ pub static SETTINGS: &[Setting] = &[
         )
     },
     Setting {
+        default: Default::Derived("none: PCR-HH expected readmissions not computed"),
+        fingerprint: Some(|o| serde_json::json!(o.pcr_risk_weights)),
+        manifest: Recorded::Not(
+            "not yet: recording it would change the manifest's bytes, which the behaviour lock fixes; core_set says whether expected readmissions were computed",
+        ),
+        example: "pcr-weights.csv",
+        allows: "a CSV file `factor,value,weight` (docs/measures/pcr.md)",
+        ..Setting::new(
+            "pcr_risk_weights",
+            Kind::Path,
+            Effect::Results,
+            "PCR-HH risk-weight table (`factor,value,weight`: base, age, age_sex, observation, los, principal_dx, comorbidity), from which expected readmissions and O/E are computed (docs/measures/pcr.md); without it they are not computed",
+        )
+    },
+    Setting {
         default: Default::Value("1000"),
         fingerprint: Some(|o| serde_json::json!(o.bootstrap.draws)),
         manifest: Recorded::At(&["/bootstrap/draws"]),

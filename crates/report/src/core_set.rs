@@ -69,8 +69,8 @@ pub fn with_flags(df: &DataFrame, rule: &SuppressionRule) -> PolarsResult<DataFr
     // One table per program: cells are numerators, "rest" (denominator − numerator) and
     // denominators, with the additive relations between rows.
     let mut by_program: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for i in 0..n {
-        by_program.entry(program[i]).or_default().push(i);
+    for (i, p) in program.iter().enumerate() {
+        by_program.entry(p).or_default().push(i);
     }
     let mut hidden = vec![false; n];
     for rows in by_program.values() {
@@ -101,8 +101,8 @@ pub fn with_flags(df: &DataFrame, rule: &SuppressionRule) -> PolarsResult<DataFr
                 }
             }
             for parts in by_type.values() {
-                for k in 0..3 {
-                    t.relation(cells[&i][k], parts.iter().map(|j| cells[j][k]).collect());
+                for (k, &total) in cells[&i].iter().enumerate() {
+                    t.relation(total, parts.iter().map(|j| cells[j][k]).collect());
                 }
             }
         }
@@ -119,8 +119,8 @@ pub fn with_flags(df: &DataFrame, rule: &SuppressionRule) -> PolarsResult<DataFr
                         .copied()
                 })
                 .collect();
-            for k in 0..3 {
-                t.relation(cells[&i][k], parts.iter().map(|j| cells[j][k]).collect());
+            for (k, &total) in cells[&i].iter().enumerate() {
+                t.relation(total, parts.iter().map(|j| cells[j][k]).collect());
             }
         }
         t.suppress(rule);

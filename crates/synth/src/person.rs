@@ -398,6 +398,31 @@ impl Ctx<'_> {
         }
     }
 
+    /// A facility observation stay `adm … dis`: an outpatient (131) claim without admission or
+    /// discharge dates, a revenue 0762 line and a 0762 / G0378 line dated `adm`.
+    pub(crate) fn observation_stay(&mut self, adm: NaiveDate, dis: NaiveDate, dx: &'static str) {
+        let id = self.next_claim('O');
+        for (line, hcpcs) in [(1, None), (2, Some("G0378".to_string()))] {
+            let paid = self.money(200, 900);
+            self.rows.medical.push(ClaimLine {
+                claim_id: id.clone(),
+                line,
+                institutional: true,
+                person_id: self.pid.clone(),
+                start: Some(adm),
+                end: Some(dis),
+                line_start: Some(adm),
+                discharge_status: Some("01"),
+                bill_type: Some("131"),
+                revenue: Some("0762"),
+                hcpcs,
+                paid_cents: Some(paid),
+                dx: [Some(dx), None, None],
+                ..Default::default()
+            });
+        }
+    }
+
     pub(crate) fn fill(&mut self, d: NaiveDate, ndc: String, days: i64, lo: i64, hi: i64) {
         let id = self.next_claim('R');
         let paid = self.money(lo, hi);

@@ -19,7 +19,7 @@ use crate::person::{program_rules, ymd, Cond, Ctx};
 use crate::tables::{Clinical, EligibilityRow, Truth};
 
 /// Every scenario, by name. The generator cycles through them at random.
-pub const SCENARIOS: [&str; 47] = [
+pub const SCENARIOS: [&str; 50] = [
     "fuh_day7",
     "fuh_day8",
     "fuh_visit_on_discharge_day",
@@ -67,6 +67,9 @@ pub const SCENARIOS: [&str; 47] = [
     "col_fobt_year_before_open",
     "col_open",
     "col_cancer_excluded",
+    "pcr_hh_observation_readmission",
+    "pcr_hh_planned_readmission",
+    "pcr_hh_outlier",
 ];
 
 /// Real FDA NDC Directory package codes (2019-04-29): Suboxone 8 mg/2 mg sublingual film,
@@ -90,7 +93,24 @@ impl Plan<'_, '_> {
     fn d(&self, y_offset: i32, m: u32, day: u32) -> NaiveDate {
         ymd(self.cx.cfg.last_year + y_offset, m, day)
     }
+    /// Expect a row. A `pcr_30` row is expected for `pcr_hh` too: the two agree for a person
+    /// without observation stays, planned readmissions or four index stays, which every
+    /// scenario but the `pcr_hh_*` ones is (those plant their rows with [`Plan::expect_one`]).
     fn expect(
+        &mut self,
+        measure: &'static str,
+        index: NaiveDate,
+        status: &'static str,
+        reason: &str,
+        what: &str,
+    ) {
+        if measure == "pcr_30" {
+            self.expect_one("pcr_hh", index, status, reason, what);
+        }
+        self.expect_one(measure, index, status, reason, what);
+    }
+    /// Expect a row of `measure` only.
+    fn expect_one(
         &mut self,
         measure: &'static str,
         index: NaiveDate,
@@ -746,6 +766,34 @@ pub(crate) fn plant(cx: &mut Ctx) {
                 "colorectal cancer",
                 "history of colorectal cancer (before the FOBT that would close it)",
             );
+        }
+        "pcr_hh_observation_readmission" => {
+            // An observation stay is a PCR-HH index and readmission, never a v1.3 stay.
+            plan.cx.stay(day(-3), d, "J18.9", "01");
+            plan.cx.observation_stay(day(15), day(16), "R07.9");
+            plan.expect_one("tcm_7", d, OPEN, "", "no visit");
+            plan.expect_one("pcr_30", d, CLOSED, "", "observation is no v1.3 stay");
+            plan.expect_one("pcr_hh", d, OPEN, "", "observation readmission on D+15");
+            plan.expect_one("pcr_hh", day(16), CLOSED, "", "observation index stay");
+        }
+        "pcr_hh_planned_readmission" => {
+            // Principal Z51.11 (chemotherapy, CCS 45, PR2): a planned readmission.
+            plan.cx.stay(day(-3), d, "J18.9", "01");
+            plan.cx.stay(day(10), day(11), "Z51.11", "01");
+            plan.expect_one("tcm_7", d, OPEN, "", "no visit");
+            plan.expect_one("pcr_30", d, OPEN, "", "readmitted on D+10");
+            plan.expect_one("pcr_hh", d, CLOSED, "", "the D+10 readmission is planned");
+            plan.stay_rows(day(11), None, OPEN, CLOSED);
+        }
+        "pcr_hh_outlier" => {
+            // Four index stays in the MP, none readmitted within 30 days.
+            for m in [2, 4, 6, 8] {
+                let dis = plan.d(0, m, 10);
+                plan.cx.stay(dis - Duration::days(2), dis, "J18.9", "01");
+                plan.expect_one("tcm_7", dis, OPEN, "", "no visit");
+                plan.expect_one("pcr_30", dis, CLOSED, "", "no readmission");
+                plan.expect_one("pcr_hh", dis, EXCLUDED, "outlier", "four index stays");
+            }
         }
         other => unreachable!("scenario {other}"),
     }

@@ -16,6 +16,19 @@ pub enum TransformError {
         /// What is wrong.
         message: String,
     },
+    /// The PCR-HH risk-weight table has a problem; names the file, row and column (row 0:
+    /// the file as a whole or its header).
+    #[error("PCR-HH risk-weight table {file}, row {row}, column `{column}`: {message}")]
+    RiskTable {
+        /// The file, as given.
+        file: String,
+        /// The 1-based data row (0: the file as a whole or its header).
+        row: usize,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A value-set file or map names a value set caregap does not have (never a silent
     /// non-match); with the nearest known name when one is close.
     #[error("value-set file {file}, row {row}, column `{column}`: unknown value set `{name}`{}; caregap's value sets are {}", did_you_mean(.suggestion), crate::value_sets::set_names().join(", "))]

@@ -109,6 +109,11 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "frailty",
     "advanced_illness",
     "dementia_medication",
+    "observation_stay",
+    "planned_always_procedure",
+    "planned_always_diagnosis",
+    "planned_potential_procedure",
+    "acute_diagnosis",
 );
 
 /// Canonical code-system names (§2).
@@ -141,6 +146,9 @@ pub const PROCEDURE_SETS: &[&str] = &[
     "palliative_care",
     "frailty",
     "advanced_illness",
+    // PCR-HH's planned-readmission rule (docs/measures/pcr.md).
+    "planned_always_procedure",
+    "planned_potential_procedure",
 ];
 
 /// Whether codes of `system` are matched for `set` (ICD-10-PCS only for [`PROCEDURE_SETS`]).
@@ -959,6 +967,15 @@ Mammography,1.2.7,2025,77067,Screening mammography,CPT,2.16.840.1.113883.6.12,20
             "ED is not in the user's map"
         );
         assert_eq!(vs.reports()[0].unmapped.get("ED"), Some(&1));
+    }
+
+    #[test]
+    fn icd_10_pcs_is_matched_for_the_pcr_procedure_sets_only() {
+        let vs = apply("value_set,code_system,code\nplanned_always_procedure,ICD10PCS,0ty00z0\n")
+            .unwrap();
+        assert!(vs.contains("planned_always_procedure", "icd-10-pcs", "0TY00Z0"));
+        assert!(!vs.contains("planned_always_procedure", "icd-10-pcs", "0TY10Z0"));
+        assert!(apply("value_set,code_system,code\nhospice,ICD10PCS,0W3\n").is_err());
     }
 
     #[test]

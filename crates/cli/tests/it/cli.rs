@@ -279,3 +279,51 @@ fn measures_lists_the_registry() {
     let docs = std::fs::read_to_string(crate::common::root().join("docs/measures.md")).unwrap();
     assert_eq!(String::from_utf8_lossy(&md.stdout), docs);
 }
+
+/// PCR-HH's risk-weight table (docs/measures/pcr.md): a good file runs; a bad row is a usage
+/// error (exit 2) naming the file, row and column; a missing file is a usage error too.
+#[test]
+fn pcr_risk_weights_is_read_and_a_bad_row_is_a_usage_error() {
+    let story = crate::common::root().join("fixtures/cases/measures/pcr_hh");
+    let d = tempfile::tempdir().unwrap();
+    let run = |weights: &std::path::Path, out: &str| {
+        caregap()
+            .args([
+                "run",
+                "--input",
+                story.to_str().unwrap(),
+                "--out",
+                d.path().join(out).to_str().unwrap(),
+                "--period",
+                "2025",
+                "--pcr-risk-weights",
+                weights.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let good = d.path().join("good.csv");
+    std::fs::write(
+        &good,
+        "factor,value,weight\nbase,,-2.0\nage_sex,female:18-44,0.1\nobservation,,0.4\ncomorbidity,PNEU:J18,0.3\ncomorbidity,DIAB:E11,0.2\n",
+    )
+    .unwrap();
+    let o = run(&good, "a");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bad = d.path().join("bad.csv");
+    std::fs::write(&bad, "factor,value,weight\nbase,,-2.0\nlos,1-3,abc\n").unwrap();
+    let o = run(&bad, "b");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad.csv") && err.contains("row 2") && err.contains("weight"),
+        "{err}"
+    );
+    let o = run(&d.path().join("absent.csv"), "c");
+    assert_eq!(o.status.code(), Some(2));
+}

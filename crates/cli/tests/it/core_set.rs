@@ -68,7 +68,10 @@ fn core_set_totals_equal_care_gaps_and_strata_sum_to_the_total() {
     let geo = d.path().join("geo.csv");
     let mut text = String::from("zip_code,geography\n");
     for z in &zips {
-        let urban = z.bytes().last().is_some_and(|b| (b - b'0') % 2 == 0);
+        let urban = z
+            .bytes()
+            .last()
+            .is_some_and(|b| (b - b'0').is_multiple_of(2));
         text.push_str(&format!("{z},{}\n", if urban { "urban" } else { "rural" }));
     }
     std::fs::write(&geo, text).unwrap();

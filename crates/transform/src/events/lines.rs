@@ -21,6 +21,8 @@
 //! | `per_i` | any diagnosis position in the `i`-th period-diagnosis tag set |
 //! | `edx_i` | any diagnosis position in the `i`-th ED-diagnosis tag set |
 //! | `dxc_i` | a non-lab line (POS not `81`) with any diagnosis in the `i`-th diagnosed-claims set |
+//! | `obs_bill`, `obs_line` | PCR-HH ([`super::pcr_stays`]): an institutional line of bill type not 11x nor nonacute (or none); a line with a code in `observation_stay` |
+//! | `pcs_always`, `pcs_potential` | PCR-HH: a procedure code (`icd-10-pcs` or untyped) in `planned_always_procedure`, `planned_potential_procedure` |
 
 use caregap_ingest::InputLayer;
 use polars::prelude::*;
@@ -114,6 +116,15 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
         .clone()
         .and(vs.matches("institutional_facility", "bill_type", col("bill_type_code")))
         .fill_null(lit(false));
+    let pcs = crate::claims::procedure_columns_in_use(input);
+    let pcs_in = |set: &str| {
+        // The line's procedure codes are ICD-10-PCS (typed so, or untyped): one rule with COL.
+        let typed = crate::claims::procedure_type_is_pcs();
+        pcs.iter()
+            .map(|c| vs.matches(set, "icd-10-pcs", col(c.as_str())))
+            .reduce(|a, b| a.or(b))
+            .map_or(lit(false), |m| m.and(typed).fill_null(lit(false)))
+    };
     let mut cols = vec![
         facility.clone().alias("facility"),
         when(facility)
@@ -121,6 +132,20 @@ pub fn classified_lines(input: &InputLayer, vs: &ValueSets, needs: &Needs) -> La
             .otherwise(lit(NULL).cast(DataType::String))
             .alias("facility_freq"),
         service_date().alias("date"),
+        inst.clone()
+            .and(
+                bill_type_class().is_null().or(bill_type_class()
+                    .eq(lit("11"))
+                    .or(in_list(bill_type_class(), &NONACUTE_BILL_TYPES))
+                    .not()),
+            )
+            .fill_null(lit(false))
+            .alias("obs_bill"),
+        vs.matches("observation_stay", "hcpcs", col("hcpcs_code"))
+            .or(vs.matches("observation_stay", "revenue", col("revenue_center_code")))
+            .alias("obs_line"),
+        pcs_in("planned_always_procedure").alias("pcs_always"),
+        pcs_in("planned_potential_procedure").alias("pcs_potential"),
         is_acute_stay_line().alias("acute"),
         inst.clone()
             .and(in_list(bill_type_class(), &NONACUTE_BILL_TYPES))
@@ -220,6 +245,10 @@ pub fn narrow(lines: LazyFrame, needs: &Needs) -> LazyFrame {
         col("op_setting"),
         col("hospice"),
         col("mh_visit"),
+        col("obs_bill"),
+        col("obs_line"),
+        col("pcs_always"),
+        col("pcs_potential"),
     ];
     keep.extend(tag_columns("pdx", needs.principal_dx.len()));
     keep.extend(tag_columns("vdx", needs.visit_dx.len()));

@@ -10,6 +10,7 @@
 //! | classified claim lines | [`lines`] | medical claim line, with the §1 classes and tags |
 //! | `acute_stay`, `nonacute_stay` | [`stays`] | merged acute stay; nonacute stay line |
 //! | `facility_claim` | [`facility`] | institutional facility claim (nursing facility, swing bed, ICF; `aif`) |
+//! | `pcr_stay` | [`pcr_stays`] | merged acute or observation stay (PCR-HH only) |
 //! | `ed_visit` | [`ed`] | person and ED service date |
 //! | `visit` | [`visits`] | outpatient / mental-health / declared-service line |
 //! | `bp_reading` | [`bp`] | BP observation or CPT II line in the period |
@@ -39,6 +40,7 @@ pub mod labs;
 pub mod lines;
 pub mod needs;
 pub mod paid;
+pub mod pcr_stays;
 pub mod screening;
 pub mod stays;
 pub mod sud;
@@ -58,6 +60,7 @@ pub use facility::FacilityClaim;
 pub use labs::Hba1c;
 pub use needs::{Needs, Reach, Since, Uses};
 pub use paid::{month_index, month_start, paid_by_person_month, MonthPaid};
+pub use pcr_stays::PcrStay;
 pub use screening::{DepressionLine, Screen};
 pub use stays::{merge_stays, Stay, StayComponent};
 pub use sud::{SudFill, SudLine};
@@ -72,6 +75,7 @@ pub fn value_sets() -> Vec<&'static str> {
         .chain(labs::VALUE_SETS)
         .chain(screening::VALUE_SETS)
         .chain(sud::VALUE_SETS)
+        .chain(pcr_stays::VALUE_SETS)
     {
         if !v.contains(s) {
             v.push(s);
@@ -123,12 +127,19 @@ pub struct PersonEvents {
     pub birth: i32,
     /// Earliest death_date (§8), if any.
     pub death: Option<i32>,
+    /// The eligibility gender (lower-cased; the smallest of the person's rows), if any.
+    pub gender: Option<String>,
     /// Covered spans (payer_type in the coverage types), merged and sorted.
     pub coverage: Vec<(i32, i32)>,
     /// Health Home enrollment spans, by start.
     pub health_homes: Vec<HealthHomeSpan>,
     /// Merged acute inpatient stays, by admission ([`stays`]).
     pub stays: Vec<Stay>,
+    /// Acute and observation stays for PCR-HH, merged, by admission ([`pcr_stays`]).
+    pub pcr_stays: Vec<PcrStay>,
+    /// PCR-HH risk-table comorbidity labels by service date (bit masks), sorted; filled only
+    /// when a risk table has comorbidity terms (`measures::pcr_hh::load_comorbidities`).
+    pub pcr_comorbidities: Vec<(i32, i64)>,
     /// Nonacute stays, by date ([`stays`]).
     pub nonacute: Vec<Dated>,
     /// Institutional facility claims, by (start, end, claim_id) ([`facility`]).
@@ -413,7 +424,18 @@ pub fn build_person_events(
     eligibility: &DataFrame,
     paid: &DataFrame,
 ) -> PolarsResult<Vec<PersonEvents>> {
+    // The gender (PCR-HH's risk-weight `age_sex` terms): the smallest non-null of the rows.
+    let genders = input
+        .lazy("eligibility")
+        .group_by([col("person_id")])
+        .agg([col("gender").drop_nulls().min().alias("gender")]);
     let persons_df = crate::eligibility::persons(input)
+        .join(
+            genders,
+            [col("person_id")],
+            [col("person_id")],
+            JoinArgs::new(JoinType::Left),
+        )
         .sort(["person_id"], Default::default())
         .with_row_index("pidx", None)
         .collect()?;
@@ -421,14 +443,17 @@ pub fn build_person_events(
     let ids = r.str("person_id")?;
     let births = r.date("birth_date")?;
     let deaths = r.date("death_date")?;
+    let genders = r.str("gender")?;
     let mut people: Vec<PersonEvents> = ids
         .into_iter()
         .zip(births)
         .zip(deaths)
-        .map(|((id, b), death)| PersonEvents {
+        .zip(genders)
+        .map(|(((id, b), death), gender)| PersonEvents {
             person_id: id.unwrap_or_default(),
             birth: b.unwrap_or(0),
             death,
+            gender,
             ..Default::default()
         })
         .collect();
@@ -452,6 +477,7 @@ pub fn build_person_events(
     stays::load_acute(&b, &mut people)?;
     stays::load_nonacute(&b, &mut people)?;
     facility::load(&b, &mut people)?;
+    pcr_stays::load(&b, &mut people)?;
     ed::load(&b, &mut people)?;
     visits::load(&b, &mut people)?;
     diagnoses::load_period_flags(&b, &mut people)?;

@@ -177,6 +177,7 @@ mod tests {
                 "col",
                 "ssd",
                 "pcr_30",
+                "pcr_hh",
                 "cdf",
                 "iet_init",
                 "iet_engage",
@@ -200,7 +201,7 @@ mod tests {
             .filter(|x| x.lower_is_better)
             .map(|x| x.id)
             .collect();
-        assert_eq!(inverse, ["hba1c_poor", "gsd_gt9", "pcr_30"]);
+        assert_eq!(inverse, ["hba1c_poor", "gsd_gt9", "pcr_30", "pcr_hh"]);
         assert!(e.iter().all(|x| !x.name.is_empty() && !x.spec.is_empty()));
         let fua = e.iter().find(|x| x.id == "fua_7").unwrap();
         assert_eq!(fua.age_bands, ["13-17", "18-64", "65+"]);

@@ -30,6 +30,7 @@ pub mod listing;
 pub mod months;
 pub mod oud;
 pub mod pcr;
+pub mod pcr_hh;
 pub mod ssd;
 pub mod tcm;
 #[cfg(test)]
@@ -107,6 +108,8 @@ pub mod reason {
     pub const TOTAL_COLECTOMY: &str = "total colectomy";
     /// COL (and GSD): 66 and older with frailty and advanced illness.
     pub const FRAILTY_ADVANCED_ILLNESS: &str = "frailty and advanced illness";
+    /// PCR-HH: four or more index stays in the period (every such row of the person).
+    pub const OUTLIER: &str = "outlier";
 }
 
 /// What a measure counts: one row per index event, one per person, or a rate of events.
@@ -200,7 +203,8 @@ pub const fn core_set(code: &'static str, rate: &'static str) -> Option<CoreSet>
 /// sums a person's months into as few of these as it can; `core_set.parquet` adds them up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateCount {
-    /// The measure id (a `Kind::Rate` measure of the family).
+    /// The measure id (a `Kind::Rate` measure of the family, or an episode measure reporting
+    /// non-proportion fields, as `pcr_hh` does).
     pub measure: &'static str,
     /// The rate's label within the measure (e.g. `discharges`, `days`); the measure's
     /// [`CoreSet::rate`] when it has one rate.
@@ -255,6 +259,7 @@ pub static REGISTRY: &[&Family] = &[
     &col::FAMILY,
     &ssd::FAMILY,
     &pcr::FAMILY,
+    &pcr_hh::FAMILY,
     &cdf::FAMILY,
     &iet::FAMILY,
     &oud::FAMILY,
@@ -326,6 +331,8 @@ pub struct Context {
     /// ([`Context::with_history_from`]); none: unknown (an input without claims), read as
     /// complete.
     pub history_start: Option<i32>,
+    /// PCR-HH's user-supplied risk-weight table (none: expected readmissions not computed).
+    pub pcr_risk: Option<std::sync::Arc<pcr_hh::RiskTable>>,
 }
 
 impl Context {
@@ -335,6 +342,7 @@ impl Context {
             period: Period::new(p),
             needs: needs(),
             history_start: p.history_start.map(epoch_days),
+            pcr_risk: None,
         }
     }
 
