@@ -14,7 +14,8 @@
 use std::collections::BTreeMap;
 
 use caregap_transform::core_set::{
-    bands_of, CORE_SET_2026, DAYS_PER_DISCHARGE, DERIVED, PER_1000_MONTHS,
+    bands_of, CORE_SET_2026, COUNT, DAYS_PER_DISCHARGE, DERIVED, EXPECTED_COUNT,
+    PER_1000_ENROLLEES, PER_1000_MONTHS, RATIO,
 };
 use caregap_transform::measures;
 use polars::prelude::*;
@@ -56,9 +57,13 @@ pub fn with_flags(df: &DataFrame, rule: &SuppressionRule) -> PolarsResult<DataFr
         ints(df, "enrollee_months")?,
     );
     // The two counts of each row: (numerator, denominator) or (events, months).
+    let units = strs(df, "unit")?;
     let counts: Vec<(u64, u64, bool)> = (0..n)
         .map(|i| match (num[i], den[i]) {
             (Some(a), Some(b)) => (a.max(0) as u64, b.max(0) as u64, true),
+            // An expected count (PCR-HH) is no count of persons; its rate rests on the index
+            // stays.
+            (None, Some(b)) => (0, b.max(0) as u64, false),
             _ => (
                 ev[i].unwrap_or(0).max(0) as u64,
                 mo[i].unwrap_or(0).max(0) as u64,
@@ -135,8 +140,12 @@ pub fn with_flags(df: &DataFrame, rule: &SuppressionRule) -> PolarsResult<DataFr
             };
         }
     }
+    // A count row (PCR-HH's index stays) has no denominator: its value is the count.
     let rate_hidden: Vec<bool> = (0..n)
-        .map(|i| hidden[i] || counts[i].1 < MIN_RATE_DENOMINATOR)
+        .map(|i| match units[i] {
+            COUNT => hidden[i],
+            _ => hidden[i] || counts[i].1 < MIN_RATE_DENOMINATOR,
+        })
         .collect();
     let mut out = df.clone();
     out.with_column(Column::new("suppress_count".into(), hidden))?;
@@ -181,6 +190,7 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
         ints(&none, "history_short")?,
     );
     let unit = strs(&none, "unit")?;
+    let values: Vec<Option<f64>> = none.column("value")?.f64()?.iter().collect();
     // The registry's order of each measure's rates (the first rate of a rate measure, then
     // the others by name), with the derived rows last.
     let mut rate_order: Vec<(&str, &str)> = measures::all()
@@ -221,19 +231,24 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
     for i in order {
         let per_months = unit[i] == PER_1000_MONTHS;
         let ratio = unit[i] == DAYS_PER_DISCHARGE;
+        let other = [COUNT, EXPECTED_COUNT, RATIO, PER_1000_ENROLLEES].contains(&unit[i]);
         let (n, d) = if per_months {
             (ev[i], mo[i])
+        } else if other {
+            (num[i].or(ev[i]), den[i])
         } else {
             (num[i], den[i])
         };
         let mut checks = Vec::new();
-        if !per_months && !ratio && n.unwrap_or(0) > d.unwrap_or(0) {
+        if !per_months && !ratio && !other && n.unwrap_or(0) > d.unwrap_or(0) {
             checks.push("numerator > denominator");
         }
         if rate[i] == "30-day" && seven.get(&key(i)).is_some_and(|s| n.unwrap_or(0) < *s) {
             checks.push("30-day < 7-day");
         }
         let value = match (n, d) {
+            // PCR-HH's counts, expected readmissions, O/E and outliers: core_set's value.
+            _ if other => values[i].map(|v| (v * 10_000.0).round() / 10_000.0),
             (Some(n), Some(d)) if d > 0 => {
                 let v = if per_months {
                     n as f64 * 1000.0 / d as f64
@@ -256,6 +271,8 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
                 PER_1000_MONTHS
             } else if ratio {
                 DAYS_PER_DISCHARGE
+            } else if other {
+                unit[i]
             } else {
                 "percent"
             },

@@ -367,6 +367,18 @@ pub const DERIVED: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// PCR-HH's O/E ratio row: observed ÷ expected readmissions, per cell (only with a risk-weight
+/// table, `--pcr-risk-weights`).
+pub const PCR_OE: &str = "O/E ratio";
+/// A count of events (PCR-HH's index stays).
+pub const COUNT: &str = "count";
+/// An expected count (PCR-HH's expected readmissions: Σ p, exact to a millionth).
+pub const EXPECTED_COUNT: &str = "expected count";
+/// A ratio (PCR-HH's O/E).
+pub const RATIO: &str = "ratio";
+/// Per 1,000 enrollees (PCR-HH's outliers).
+pub const PER_1000_ENROLLEES: &str = "per 1,000 enrollees";
+
 /// Days per discharge (a [`DERIVED`] row).
 pub const DAYS_PER_DISCHARGE: &str = "days per discharge";
 
@@ -422,6 +434,69 @@ pub fn core_set_frame(counts: &CoreSetCounts) -> PolarsResult<DataFrame> {
             );
         }
     }
+    // PCR-HH's O/E: numerator = observed readmissions, events = expected (millionths),
+    // denominator = index stays, of the same cell.
+    let observed_rate = measures::find(measures::pcr_hh::ID).and_then(|m| m.core_set);
+    if let Some(obs) = observed_rate {
+        for (k, c) in all
+            .iter()
+            .filter(|(k, _)| k.measure == obs.code && k.rate == measures::pcr_hh::RATE_EXPECTED)
+        {
+            let other = |rate: &str| {
+                all.get(&CoreKey {
+                    rate: rate.to_string(),
+                    ..k.clone()
+                })
+                .copied()
+                .unwrap_or_default()
+            };
+            let o = other(obs.rate);
+            derived.insert(
+                CoreKey {
+                    rate: PCR_OE.to_string(),
+                    ..k.clone()
+                },
+                Cell {
+                    numerator: o.numerator,
+                    denominator: o.denominator,
+                    events: c.events,
+                    ..Cell::default()
+                },
+            );
+        }
+    }
+    let index_stays = |k: &CoreKey| {
+        all.get(&CoreKey {
+            rate: measures::pcr_hh::RATE_INDEX_STAYS.to_string(),
+            ..k.clone()
+        })
+        .map_or(0, |c| c.events)
+    };
+    let pcr_kind = |k: &CoreKey| -> Option<&'static str> {
+        use measures::pcr_hh as ph;
+        if observed_rate.is_none_or(|o| o.code != k.measure) {
+            return None;
+        }
+        match k.rate.as_str() {
+            r if r == ph::RATE_INDEX_STAYS
+                || r == ph::RATE_INDEX_STAYS_OBSERVATION
+                || r == ph::RATE_PLANNED_EXCLUDED =>
+            {
+                Some(COUNT)
+            }
+            r if r == ph::RATE_OUTLIERS => Some(PER_1000_ENROLLEES),
+            r if r == ph::RATE_EXPECTED => Some(EXPECTED_COUNT),
+            PCR_OE => Some(RATIO),
+            _ => None,
+        }
+    };
+    let pcr_kinds: Vec<(CoreKey, &'static str, i64)> = all
+        .keys()
+        .chain(derived.keys())
+        .filter_map(|k| pcr_kind(k).map(|u| (k.clone(), u, index_stays(k))))
+        .collect();
+    let pcr_kinds: HashMap<CoreKey, (&'static str, i64)> =
+        pcr_kinds.into_iter().map(|(k, u, n)| (k, (u, n))).collect();
     let is_derived = |k: &CoreKey| DERIVED.iter().any(|d| d.0 == k.measure && d.1 == k.rate);
     let all: CoreSetCounts = all.into_iter().chain(derived).collect();
     for (k, c) in &all {
@@ -435,7 +510,32 @@ pub fn core_set_frame(counts: &CoreSetCounts) -> PolarsResult<DataFrame> {
         ]) {
             v.push(x.as_str());
         }
-        if is_derived(k) {
+        if let Some((u, stays)) = pcr_kinds.get(k) {
+            let (n, d, e, v) = match *u {
+                COUNT => (None, None, Some(c.events), Some(c.events as f64)),
+                PER_1000_ENROLLEES => (
+                    Some(c.events),
+                    Some(c.months),
+                    None,
+                    (c.months > 0).then(|| c.events as f64 * 1000.0 / c.months as f64),
+                ),
+                EXPECTED_COUNT => (None, Some(*stays), None, Some(c.events as f64 / 1e6)),
+                _ => (
+                    Some(c.numerator as i64),
+                    Some(c.denominator as i64),
+                    None,
+                    (c.events > 0).then(|| c.numerator as f64 * 1e6 / c.events as f64),
+                ),
+            };
+            num.push(n);
+            den.push(d);
+            exc.push(None);
+            hs.push(None);
+            ev.push(e);
+            mo.push(None);
+            value.push(v);
+            unit.push(*u);
+        } else if is_derived(k) {
             num.push(Some(c.numerator as i64));
             den.push(Some(c.denominator as i64));
             exc.push(None);

@@ -315,6 +315,35 @@ fn pcr_risk_weights_is_read_and_a_bad_row_is_a_usage_error() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // core_set carries the expected readmissions and O/E of H2's program (one observation
+    // index stay, not readmitted: p = logistic(-2.0 + 0.4 + …) > 0, O/E = 0).
+    let cs = polars::prelude::ParquetReader::new(
+        std::fs::File::open(d.path().join("a/core_set.parquet")).unwrap(),
+    )
+    .finish()
+    .unwrap();
+    let cell = |rate: &str| {
+        use polars::prelude::*;
+        cs.clone()
+            .lazy()
+            .filter(
+                col("program")
+                    .eq(lit("HH-P2"))
+                    .and(col("rate").eq(lit(rate)))
+                    .and(col("age_band").eq(lit("total")))
+                    .and(col("stratum_type").eq(lit("none"))),
+            )
+            .collect()
+            .unwrap()
+            .column("value")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(0)
+    };
+    let expected = cell("Expected readmissions").expect("an expected row");
+    assert!(expected > 0.05 && expected < 0.5, "{expected}");
+    assert_eq!(cell("O/E ratio"), Some(0.0));
     let bad = d.path().join("bad.csv");
     std::fs::write(&bad, "factor,value,weight\nbase,,-2.0\nlos,1-3,abc\n").unwrap();
     let o = run(&bad, "b");

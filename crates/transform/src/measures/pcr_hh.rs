@@ -20,18 +20,18 @@ pub const ID: &str = "pcr_hh";
 pub const OUTLIER_MIN_STAYS: usize = 4;
 
 /// [`RateCount::rate`] of the denominator: `events` = index stays (open + closed rows).
-pub const RATE_INDEX_STAYS: &str = "index_stays";
+pub const RATE_INDEX_STAYS: &str = "Count of index stays";
 /// [`RateCount::rate`]: `events` = index stays that are observation stays.
-pub const RATE_INDEX_STAYS_OBSERVATION: &str = "index_stays_observation";
+pub const RATE_INDEX_STAYS_OBSERVATION: &str = "Index stays: observation";
 /// [`RateCount::rate`]: `events` = `closed` index stays with an admission on D+1 … D+30 (all
 /// of them planned readmissions).
-pub const RATE_PLANNED_EXCLUDED: &str = "planned_readmissions_excluded";
+pub const RATE_PLANNED_EXCLUDED: &str = "Planned readmissions excluded";
 /// [`RateCount::rate`] of the outliers: `events` = 1 for an outlier, `months` = 1 for an
 /// enrollee (not months: outliers per 1,000 enrollees = 1000 × Σevents ÷ Σmonths).
-pub const RATE_OUTLIERS: &str = "outliers";
+pub const RATE_OUTLIERS: &str = "Outliers";
 /// [`RateCount::rate`] of the expected readmissions: `events` = Σ p over the index stays, in
 /// millionths (E = Σevents ÷ 1,000,000); only when a risk-weight table is given.
-pub const RATE_EXPECTED: &str = "expected_readmissions_millionths";
+pub const RATE_EXPECTED: &str = "Expected readmissions";
 
 /// The registry entry.
 pub static FAMILY: Family = Family {
