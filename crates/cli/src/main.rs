@@ -457,11 +457,13 @@ fn real_main(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             caregap_synth::generate(&cfg, &data)?;
-            let opts = RunOptions::new(
+            let mut opts = RunOptions::new(
                 data.clone(),
                 out.join("output"),
                 Params::calendar_year(cfg.last_year),
             );
+            // The synthetic ZIP codes' geography, for the Core Set's geography stratum.
+            opts.geography = Some(data.join(caregap_synth::GEOGRAPHY_FILE));
             let r = pipeline::run(&opts)?;
             println!(
                 "caregap demo: synthesized {persons} persons into {}",

@@ -168,6 +168,43 @@ fn bands_cover_every_age(code: &str) -> bool {
     ok
 }
 
+/// Where a row goes in the QMR layout (and the report): by measure code, then the measure's
+/// rates in the registry's and the rate families' own order (the form's), the derived rows
+/// last, then the age bands in CMS's order with `total` last.
+pub fn order_key<'a>(
+    measure: &'a str,
+    rate: &'a str,
+    band: &str,
+) -> (&'a str, usize, &'a str, usize) {
+    use caregap_transform::measures::{aif, iu, pcr_hh};
+    let mut rates: Vec<(&str, &str)> = measures::all()
+        .filter_map(|m| m.core_set.map(|c| (c.code, c.rate)))
+        .collect();
+    rates.extend(iu::RATES.iter().map(|r| ("IU-HH", *r)));
+    rates.extend(aif::RATES.iter().map(|r| ("AIF-HH", *r)));
+    rates.extend(DERIVED.iter().map(|d| (d.0, d.1)));
+    rates.extend(
+        [
+            pcr_hh::RATE_INDEX_STAYS,
+            pcr_hh::RATE_INDEX_STAYS_OBSERVATION,
+            pcr_hh::RATE_PLANNED_EXCLUDED,
+            pcr_hh::RATE_EXPECTED,
+            caregap_transform::core_set::PCR_OE,
+            pcr_hh::RATE_OUTLIERS,
+        ]
+        .map(|r| ("PCR-HH", r)),
+    );
+    let r = rates
+        .iter()
+        .position(|x| *x == (measure, rate))
+        .unwrap_or(usize::MAX);
+    let b = bands_of(measure)
+        .iter()
+        .position(|x| x == band)
+        .unwrap_or(usize::MAX);
+    (measure, r, rate, b)
+}
+
 /// `core_set_qmr.csv` from a `core_set` frame: stratum `none`, laid out as QMR asks.
 pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
     let none = df
@@ -191,32 +228,8 @@ pub fn qmr(df: &DataFrame) -> PolarsResult<DataFrame> {
     );
     let unit = strs(&none, "unit")?;
     let values: Vec<Option<f64>> = none.column("value")?.f64()?.iter().collect();
-    // The registry's order of each measure's rates (the first rate of a rate measure, then
-    // the others by name), with the derived rows last.
-    let mut rate_order: Vec<(&str, &str)> = measures::all()
-        .filter_map(|m| m.core_set.map(|c| (c.code, c.rate)))
-        .collect();
-    rate_order.extend(DERIVED.iter().map(|d| (d.0, d.1)));
-    let rate_pos = |m: &str, r: &str| {
-        rate_order
-            .iter()
-            .position(|x| *x == (m, r))
-            .unwrap_or(usize::MAX)
-    };
     let mut order: Vec<usize> = (0..none.height()).collect();
-    order.sort_by_key(|&i| {
-        let bands = bands_of(measure[i]);
-        (
-            program[i],
-            measure[i],
-            rate_pos(measure[i], rate[i]),
-            rate[i],
-            bands
-                .iter()
-                .position(|b| b == band[i])
-                .unwrap_or(usize::MAX),
-        )
-    });
+    order.sort_by_key(|&i| (program[i], order_key(measure[i], rate[i], band[i])));
     let names: BTreeMap<&str, &str> = CORE_SET_2026.iter().map(|(c, n, _)| (*c, *n)).collect();
     // For the 30-day ≥ 7-day check: the numerator of the 7-day rate of the same cell.
     let key = |i: usize| (program[i], measure[i], band[i]);

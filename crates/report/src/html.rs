@@ -559,6 +559,19 @@ fn core_value(r: &CoreRow) -> Markup {
     }
 }
 
+/// A program's `none` rows in the QMR layout's order.
+fn ordered<'a>(rows: &'a [CoreRow], program: &str) -> Vec<&'a CoreRow> {
+    let mut v: Vec<&CoreRow> = rows
+        .iter()
+        .filter(|r| r.program == program && r.stratum_type == "none")
+        .collect();
+    v.sort_by(|a, b| {
+        crate::core_set::order_key(&a.measure, &a.rate, &a.band)
+            .cmp(&crate::core_set::order_key(&b.measure, &b.rate, &b.band))
+    });
+    v
+}
+
 fn core_set_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractError> {
     let rule = &inp.rule;
     let rows = core_rows(&f.core_set)?;
@@ -590,7 +603,7 @@ fn core_set_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractErr
                 table.data {
                     thead { tr { th scope="col" { "Measure" } th scope="col" { "Rate" } th scope="col" { "Age band" } th scope="col" { "Numerator (events)" } th scope="col" { "Denominator (enrollee months)" } th scope="col" { "Rate" } } }
                     tbody {
-                        @for r in rows.iter().filter(|r| r.program == *program && r.stratum_type == "none") {
+                        @for r in ordered(&rows, program) {
                             tr {
                                 td { span.code { (r.measure) } " " (names.get(r.measure.as_str()).copied().unwrap_or("")) }
                                 td { (r.rate) }

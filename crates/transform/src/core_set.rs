@@ -313,7 +313,12 @@ pub fn bands_of(code: &str) -> Vec<String> {
                 v.push(l);
             }
         }
-        if m.kind == Kind::Rate && !v.iter().any(|b| b == UNKNOWN_AGE) {
+        // A rate measure of every age has an `unknown` band (IU-HH); one of adults only does
+        // not (AIF-HH: age is known for every enrollee counted).
+        if m.kind == Kind::Rate
+            && m.age_bands.first().is_some_and(|b| b.min == 0)
+            && !v.iter().any(|b| b == UNKNOWN_AGE)
+        {
             v.push(UNKNOWN_AGE.into());
         }
     }
