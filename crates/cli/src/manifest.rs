@@ -176,6 +176,8 @@ pub struct CoreSetInfo {
     /// The ZIP → urban/rural file of the geography stratum (`--geography`); null: every
     /// person's geography is `unknown`.
     pub geography_file: Option<String>,
+    /// Core Set measures the input cannot answer, with why (no rows in core_set).
+    pub not_computed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -448,6 +450,10 @@ impl Manifest {
             },
             core_set: CoreSetInfo {
                 geography_file: opts.geography.as_ref().map(|p| p.display().to_string()),
+                not_computed: caregap_transform::core_set::not_computed(facts.facility_claims)
+                    .into_iter()
+                    .map(|(code, why)| format!("{code}: {why}"))
+                    .collect(),
             },
             coverage_check,
             data_quality: DataQuality {

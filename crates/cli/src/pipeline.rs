@@ -681,6 +681,7 @@ fn compute_partial(
             .flatten()
             .filter(|r| r.history_short)
             .count() as u64,
+        facility_claims: people.iter().map(|pe| pe.facility.len() as u64).sum(),
         tables_absent,
         payer_types_seen: seen,
         eligibility_rows_covered: covered,
@@ -773,6 +774,10 @@ fn finish(
     outputs.insert("eligibility", take(&mut frames, "eligibility")?);
     outputs.insert("care_gaps", care_gaps);
     outputs.insert("measure_summary", measure_summary);
+    // A measure the input cannot answer is "not computed", never a row of zeros.
+    let not_computed = core_set::not_computed(facts.facility_claims);
+    let mut core_counts = core_counts;
+    core_counts.retain(|k, _| !not_computed.iter().any(|(code, _)| *code == k.measure));
     outputs.insert(
         "core_set",
         caregap_report::core_set::with_flags(
@@ -1009,6 +1014,7 @@ fn report_input<'a>(
         cost_effectiveness: &outputs["cost_effectiveness"],
         eligibility: &outputs["eligibility"],
         core_set: &outputs["core_set"],
+        core_set_not_computed: m.core_set.not_computed.clone(),
     }
 }
 

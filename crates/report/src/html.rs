@@ -83,6 +83,8 @@ pub struct ReportInput<'a> {
     pub eligibility: &'a DataFrame,
     /// `core_set` (with its suppression flags).
     pub core_set: &'a DataFrame,
+    /// Core Set measures the input cannot answer, each `CODE: why`.
+    pub core_set_not_computed: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -594,6 +596,9 @@ fn core_set_section(inp: &ReportInput, f: &Frames) -> Result<Markup, ContractErr
             p { "The 2026 Health Home Core Set as each program reports it to CMS: Health Home enrollees only (rows attributed to a Health Home on their index date), per program, by CMS\u{2019}s age bands. Counts from 1 to " (rule.threshold) " are hidden, with complementary cells, and rates on a denominator under " (crate::core_set::MIN_RATE_DENOMINATOR) " are not shown (CMS\u{2019}s public-reporting rule). The exact counts, and the strata by race and ethnicity, sex and geography, are in core_set.parquet; the state\u{2019}s filing is core_set_qmr.csv (docs/core-set.md)." }
             @if !not_computed.is_empty() {
                 p { "Not computed by this run: " (not_computed.join(", ")) "." }
+                @for why in &inp.core_set_not_computed {
+                    p { (why) }
+                }
             }
             @if programs.is_empty() {
                 p { "No care-gap row or rate count is attributed to a Health Home, so no program has a Core Set." }
@@ -1256,6 +1261,7 @@ mod tests {
             cost_effectiveness: ce,
             eligibility: el,
             core_set: Box::leak(Box::new(contract::CORE_SET.empty_frame())),
+            core_set_not_computed: vec![],
         }
     }
 

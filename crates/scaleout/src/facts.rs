@@ -102,6 +102,10 @@ pub struct PartialFacts {
     /// Open rows flagged `history_short` (their look-back reaches before the history start).
     #[serde(default)]
     pub history_short_rows: u64,
+    /// Institutional facility claims (AIF-HH's source, `events::facility`) of the persons: with
+    /// none in the whole input, AIF-HH is "not computed" rather than zero admissions.
+    #[serde(default)]
+    pub facility_claims: u64,
     /// Optional tables absent from the input.
     pub tables_absent: Vec<String>,
     /// Accepted eligibility rows per payer type.

@@ -139,6 +139,7 @@ impl Partial {
                     (a, b) => a.or(b),
                 };
             facts.history_short_rows += f.history_short_rows;
+            facts.facility_claims += f.facility_claims;
             add_map(&mut facts.payer_types_seen, &f.payer_types_seen);
             facts.tables_absent.retain(|t| f.tables_absent.contains(t));
             facts.eligibility_rows_covered += f.eligibility_rows_covered;

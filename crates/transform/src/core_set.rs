@@ -78,6 +78,20 @@ pub const STRATIFICATIONS: &[(&str, &[&str])] = &[
     ("geography", GEOGRAPHY),
 ];
 
+/// The Core Set measures the input cannot answer, with why: AIF-HH when the input holds no
+/// institutional facility claim (`facility_claims`, summed over every bucket) — zero
+/// admissions would then mean no data, not no admissions (docs/measures/aif.md, story 18).
+pub fn not_computed(facility_claims: u64) -> Vec<(&'static str, &'static str)> {
+    let mut v = Vec::new();
+    if facility_claims == 0 {
+        v.push((
+            "AIF-HH",
+            "the input has no institutional facility claim (nursing facility, swing bed, ICF), so admissions cannot be counted",
+        ));
+    }
+    v
+}
+
 /// The band every row also counts in.
 pub const TOTAL: &str = "total";
 /// The band of a rate count without an age.

@@ -80,6 +80,19 @@ fn core_set_totals_equal_care_gaps_and_strata_sum_to_the_total() {
     let r = pipeline::run(&opts).unwrap();
     let cs = &r.outputs["core_set"];
     let gaps = &r.outputs["care_gaps"];
+    // The synthetic claims hold no institutional facility claim: AIF-HH is not computed (no
+    // rows, the manifest says why) rather than zero admissions.
+    assert!(
+        r.manifest
+            .core_set
+            .not_computed
+            .iter()
+            .any(|w| w.starts_with("AIF-HH:")),
+        "{:?}",
+        r.manifest.core_set.not_computed
+    );
+    assert!(!strs(cs, "measure").iter().any(|m| m == "AIF-HH"));
+    assert!(strs(cs, "measure").iter().any(|m| m == "IU-HH"));
 
     // 1. Totals (stratum none, band total, summed over programs) equal the attributed
     //    care_gaps rows of each measure with a Core Set rate.
