@@ -193,6 +193,23 @@ fn infos() -> HashMap<&'static str, Info> {
         .collect()
 }
 
+/// Whether `measure` is a total the Core Set sums from cohort measures
+/// ([`measures::iet::CORE_SET_TOTALS`]).
+fn summed_total(measure: &str) -> bool {
+    measures::iet::CORE_SET_TOTALS
+        .iter()
+        .any(|(t, _)| *t == measure)
+}
+
+/// The Core Set rate of the total a cohort measure also counts in.
+fn total_of(measure: &str) -> Option<measures::CoreSet> {
+    measures::iet::CORE_SET_TOTALS
+        .iter()
+        .find(|(_, cohorts)| cohorts.contains(&measure))
+        .and_then(|(t, _)| measures::find(t))
+        .and_then(|m| m.core_set)
+}
+
 type Key<'a> = (
     &'a str,
     &'static str,
@@ -244,7 +261,8 @@ pub fn core_set_counts(
                 let (Some(info), Some(hh)) = (infos.get(r.measure), &r.health_home_id) else {
                     continue;
                 };
-                if !keep(r.measure) {
+                // A total QMR sums from its cohorts is counted from them (below).
+                if !keep(r.measure) || summed_total(r.measure) {
                     continue;
                 }
                 let Some(program) = pe.program_of_home(hh, r.index_date) else {
@@ -267,6 +285,9 @@ pub fn core_set_counts(
                 }
                 let band = info.band(Some(pe.age_on(r.index_date)));
                 count_into(&mut m, pe, (program, cs.code, cs.rate), band, c);
+                if let Some(total) = total_of(r.measure) {
+                    count_into(&mut m, pe, (program, total.code, total.rate), band, c);
+                }
             }
             for r in rc {
                 let (Some(info), Some(hh)) = (infos.get(r.measure), &r.health_home_id) else {
@@ -739,6 +760,36 @@ mod tests {
         assert!(core_set_counts(&people, &rows, &rates, &["fuh_30"])
             .keys()
             .all(|k| k.rate == "30-day"));
+    }
+
+    #[test]
+    fn iet_totals_are_the_sum_of_the_cohorts_as_qmr_computes_them() {
+        // One episode with alcohol and opioid diagnoses: once in iet_init, once per cohort.
+        let a = enrollee("A", "cmhc", Strata::default());
+        let closed = || Outcome::Closed {
+            date: 70,
+            evidence: vec![],
+        };
+        let rows = vec![vec![
+            row("iet_init", 60, closed(), "HH-cmhc"),
+            row("iet_init_alcohol", 60, closed(), "HH-cmhc"),
+            row("iet_init_opioid", 60, closed(), "HH-cmhc"),
+        ]];
+        let counts = core_set_counts(&[a], &rows, &[vec![]], &measures::ids());
+        let cell = |rate: &str| {
+            counts[&CoreKey {
+                program: "cmhc".into(),
+                measure: "IET-HH".into(),
+                rate: rate.into(),
+                age_band: TOTAL.into(),
+                stratum_type: "none".into(),
+                stratum: "all".into(),
+            }]
+        };
+        let total = cell("Initiation of SUD Treatment: Total");
+        assert_eq!((total.numerator, total.denominator), (2, 2));
+        let alcohol = cell("Initiation of SUD Treatment: Alcohol Use Disorder");
+        assert_eq!((alcohol.numerator, alcohol.denominator), (1, 1));
     }
 
     #[test]

@@ -109,19 +109,29 @@ fn core_set_totals_equal_care_gaps_and_strata_sum_to_the_total() {
         let (Some(c), false) = (m.core_set, gh[i].is_empty()) else {
             continue;
         };
-        let e = from_gaps
-            .entry((c.code.to_string(), c.rate.to_string()))
-            .or_default();
-        match gs[i].as_str() {
-            "excluded" => e[2] += 1,
-            s => {
-                e[1] += 1;
-                let num = if m.lower_is_better {
-                    s == "open"
-                } else {
-                    s == "closed"
-                };
-                e[0] += i64::from(num);
+        // QMR's IET-HH Total is the sum of its cohorts' rows, not the per-episode total rows.
+        let totals = caregap_transform::measures::iet::CORE_SET_TOTALS;
+        if totals.iter().any(|(t, _)| *t == m.id) {
+            continue;
+        }
+        let mut rates = vec![(c.code.to_string(), c.rate.to_string())];
+        if let Some((t, _)) = totals.iter().find(|(_, cs)| cs.contains(&m.id)) {
+            let tc = measures::find(t).unwrap().core_set.unwrap();
+            rates.push((tc.code.to_string(), tc.rate.to_string()));
+        }
+        for key in rates {
+            let e = from_gaps.entry(key).or_default();
+            match gs[i].as_str() {
+                "excluded" => e[2] += 1,
+                s => {
+                    e[1] += 1;
+                    let num = if m.lower_is_better {
+                        s == "open"
+                    } else {
+                        s == "closed"
+                    };
+                    e[0] += i64::from(num);
+                }
             }
         }
     }

@@ -46,6 +46,24 @@ const fn measure(id: &'static str, name: &'static str, rate: &'static str) -> Me
     }
 }
 
+/// QMR's IET-HH **Total** is the sum of the cohort rates (`components/IETRate` `calcTotal` of
+/// the QMR app; iet.md §2): the Core Set counts each total rate from these cohort ids, not from
+/// the per-episode `iet_init` / `iet_engage` rows (which count a two-cohort episode once).
+pub const CORE_SET_TOTALS: &[(&str, &[&str])] = &[
+    (
+        "iet_init",
+        &["iet_init_alcohol", "iet_init_opioid", "iet_init_other"],
+    ),
+    (
+        "iet_engage",
+        &[
+            "iet_engage_alcohol",
+            "iet_engage_opioid",
+            "iet_engage_other",
+        ],
+    ),
+];
+
 /// The registry entry.
 pub static FAMILY: Family = Family {
     module: "iet",
